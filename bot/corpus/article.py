@@ -1,0 +1,302 @@
+"""The article model: one curator file's front matter, validated and typed.
+
+Validation is strict and explains itself: a file either becomes an :class:`Article` or raises
+:class:`ArticleError` with a one-line reason naming the field. Unknown fields are ignored.
+``published: false`` is a site-rendering flag of this format, not an editorial one, and is ignored.
+Over-long text is kept, but bounded (see the ``MAX_*`` limits) at a word boundary with an ellipsis.
+"""
+
+from __future__ import annotations
+
+import json
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from bot.corpus.urls import article_id_for, canonical_url, is_web_url
+from bot.text import trim_to_words
+
+MAX_TITLE_CHARS = 300
+MAX_EXCERPT_CHARS = 4_000
+MAX_NAME_CHARS = 256
+MAX_TOPIC_CHARS = 100
+MAX_TOPICS = 25
+MAX_IMAGES = 10
+MAX_RELATED = 20
+
+
+class ArticleError(ValueError):
+    """Why a file is not a valid article, in one line (shown to curators as-is)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Image:
+    url: str
+    width: int | None = None
+    height: int | None = None
+    title: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Provider:
+    name: str
+    domain: str | None = None
+    images: tuple[Image, ...] = ()
+
+    @property
+    def icon_url(self) -> str | None:
+        return self.images[0].url if self.images else None
+
+
+@dataclass(frozen=True, slots=True)
+class RelatedCoverage:
+    """Another source's coverage of the same story, as listed under ``related``."""
+
+    title: str
+    url: str
+    excerpt: str = ""
+    published_at: datetime | None = None
+    amp_url: str | None = None
+    cdn_amp_url: str | None = None
+    provider: Provider | None = None
+    images: tuple[Image, ...] = ()
+    quality: int | None = None
+
+    @property
+    def urls(self) -> tuple[str, ...]:
+        """Every URL this coverage is known by, the AMP aliases included."""
+        return tuple(u for u in (self.url, self.amp_url, self.cdn_amp_url) if u)
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    id: str
+    title: str
+    url: str
+    excerpt: str = ""
+    published_at: datetime | None = None
+    amp_url: str | None = None
+    cdn_amp_url: str | None = None
+    type: str | None = None
+    quality: int | None = None
+    heat: int | None = None
+    provider: Provider | None = None
+    topics: tuple[str, ...] = ()
+    images: tuple[Image, ...] = ()
+    related: tuple[RelatedCoverage, ...] = ()
+
+    @property
+    def urls(self) -> tuple[str, ...]:
+        """The webUrl and its AMP aliases: every URL that names this article."""
+        return tuple(u for u in (self.url, self.amp_url, self.cdn_amp_url) if u)
+
+    @property
+    def canonical_urls(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(canonical_url(u) for u in self.urls))
+
+
+def article_from_front_matter(front_matter: object) -> Article:
+    """Validate parsed front matter into an :class:`Article`, or raise :class:`ArticleError`."""
+    fields = _mapping(front_matter, "front matter")
+    url = _url(fields.get("webUrl"), "webUrl", required=True)
+    assert url is not None
+    return Article(
+        id=article_id_for(url),
+        title=_text(fields.get("title"), "title", MAX_TITLE_CHARS, required=True),
+        url=url,
+        excerpt=_text(fields.get("excerpt"), "excerpt", MAX_EXCERPT_CHARS),
+        published_at=_datetime(fields.get("publishedDateTime"), "publishedDateTime"),
+        amp_url=_url(fields.get("ampWebUrl"), "ampWebUrl"),
+        cdn_amp_url=_url(fields.get("cdnAmpWebUrl"), "cdnAmpWebUrl"),
+        type=_text(fields.get("type"), "type", MAX_NAME_CHARS) or None,
+        quality=_integer(fields.get("quality"), "quality"),
+        heat=_integer(fields.get("heat"), "heat"),
+        provider=_provider(fields.get("provider"), "provider"),
+        topics=_topics(fields.get("topics")),
+        images=_images(fields.get("images"), "images"),
+        related=tuple(
+            _related(item, f"related[{index}]")
+            for index, item in enumerate(_list(fields.get("related"), "related")[:MAX_RELATED])
+        ),
+    )
+
+
+def _type_name(value: object) -> str:
+    return {dict: "a mapping", list: "a list", str: "text", bool: "true/false"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def _mapping(value: object, where: str) -> Mapping[Any, Any]:
+    if not isinstance(value, dict):
+        raise ArticleError(f"{where}: expected a mapping of fields, got {_type_name(value)}")
+    return value
+
+
+def _list(value: object, where: str) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ArticleError(f"{where}: expected a list, got {_type_name(value)}")
+    return value
+
+
+def _text(value: object, where: str, limit: int, *, required: bool = False) -> str:
+    if value is None or value == "":
+        if required:
+            raise ArticleError(f"{where}: required")
+        return ""
+    if not isinstance(value, str):
+        raise ArticleError(f"{where}: expected text, got {_type_name(value)}")
+    text = " ".join(value.split())
+    if required and not text:
+        raise ArticleError(f"{where}: required")
+    return trim_to_words(text, limit)
+
+
+def _url(value: object, where: str, *, required: bool = False) -> str | None:
+    if value is None or value == "":
+        if required:
+            raise ArticleError(f"{where}: required")
+        return None
+    if not isinstance(value, str):
+        raise ArticleError(f"{where}: expected a URL, got {_type_name(value)}")
+    url = value.strip()
+    if not is_web_url(url):
+        raise ArticleError(f"{where}: not an absolute http(s) URL: {url[:80]!r}")
+    return url
+
+
+def _integer(value: object, where: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ArticleError(f"{where}: expected a whole number, got {_type_name(value)}")
+    return value
+
+
+def _datetime(value: object, where: str) -> datetime | None:
+    """Timezone-aware UTC. A value without a zone is taken as UTC, as YAML's timestamp type says."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date):
+        moment = datetime.combine(value, time())
+    elif isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise ArticleError(f"{where}: not an ISO 8601 date and time: {value[:40]!r}") from None
+    else:
+        raise ArticleError(f"{where}: expected a date and time, got {_type_name(value)}")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def _topics(value: object) -> tuple[str, ...]:
+    topics: dict[str, str] = {}
+    for index, item in enumerate(_list(value, "topics")):
+        name = _text(item, f"topics[{index}]", MAX_TOPIC_CHARS)
+        if name:
+            topics.setdefault(name.casefold(), name)
+    return tuple(topics.values())[:MAX_TOPICS]
+
+
+def _images(value: object, where: str) -> tuple[Image, ...]:
+    images = []
+    for index, item in enumerate(_list(value, where)[:MAX_IMAGES]):
+        place = f"{where}[{index}]"
+        fields = _mapping(item, place)
+        url = _url(fields.get("url"), f"{place}.url", required=True)
+        assert url is not None
+        images.append(
+            Image(
+                url=url,
+                width=_integer(fields.get("width"), f"{place}.width"),
+                height=_integer(fields.get("height"), f"{place}.height"),
+                title=_text(fields.get("title"), f"{place}.title", MAX_TITLE_CHARS) or None,
+            )
+        )
+    return tuple(images)
+
+
+def _provider(value: object, where: str) -> Provider | None:
+    if value is None:
+        return None
+    fields = _mapping(value, where)
+    name = _text(fields.get("name"), f"{where}.name", MAX_NAME_CHARS, required=True)
+    return Provider(
+        name=name,
+        domain=_text(fields.get("domain"), f"{where}.domain", MAX_NAME_CHARS) or None,
+        images=_images(fields.get("images"), f"{where}.images"),
+    )
+
+
+def _related(value: object, where: str) -> RelatedCoverage:
+    fields = _mapping(value, where)
+    url = _url(fields.get("webUrl"), f"{where}.webUrl", required=True)
+    assert url is not None
+    return RelatedCoverage(
+        title=_text(fields.get("title"), f"{where}.title", MAX_TITLE_CHARS, required=True),
+        url=url,
+        excerpt=_text(fields.get("excerpt"), f"{where}.excerpt", MAX_EXCERPT_CHARS),
+        published_at=_datetime(fields.get("publishedDateTime"), f"{where}.publishedDateTime"),
+        amp_url=_url(fields.get("ampWebUrl"), f"{where}.ampWebUrl"),
+        cdn_amp_url=_url(fields.get("cdnAmpWebUrl"), f"{where}.cdnAmpWebUrl"),
+        provider=_provider(fields.get("provider"), f"{where}.provider"),
+        images=_images(fields.get("images"), f"{where}.images"),
+        quality=_integer(fields.get("quality"), f"{where}.quality"),
+    )
+
+
+def article_to_json(article: Article) -> str:
+    """The article as compact JSON, for the store (inverse: :func:`article_from_json`)."""
+    return json.dumps(asdict(article), default=_json_default, ensure_ascii=False, separators=(",", ":"))
+
+
+def article_from_json(text: str) -> Article:
+    fields = json.loads(text)
+    return Article(
+        **{
+            **fields,
+            "published_at": _from_iso(fields["published_at"]),
+            "provider": _provider_from_json(fields["provider"]),
+            "topics": tuple(fields["topics"]),
+            "images": _images_from_json(fields["images"]),
+            "related": tuple(
+                RelatedCoverage(
+                    **{
+                        **item,
+                        "published_at": _from_iso(item["published_at"]),
+                        "provider": _provider_from_json(item["provider"]),
+                        "images": _images_from_json(item["images"]),
+                    }
+                )
+                for item in fields["related"]
+            ),
+        }
+    )
+
+
+def _json_default(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"cannot store {type(value).__name__} as JSON")
+
+
+def _from_iso(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _images_from_json(items: list[dict[str, Any]]) -> tuple[Image, ...]:
+    return tuple(Image(**item) for item in items)
+
+
+def _provider_from_json(fields: dict[str, Any] | None) -> Provider | None:
+    if fields is None:
+        return None
+    return Provider(**{**fields, "images": _images_from_json(fields["images"])})

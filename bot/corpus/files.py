@@ -1,0 +1,61 @@
+"""Reading one curator file into an :class:`~bot.corpus.article.Article`, whatever is in it.
+
+Every way a file can be wrong ends in :class:`ArticleError` with a one-line reason: too large,
+binary, not UTF-8, empty, no front matter or an unterminated one, invalid YAML (alias bombs and
+absurd nesting included), or fields that do not validate. A UTF-8 BOM and CRLF line endings are
+valid. Files are bounded to :data:`MAX_FILE_BYTES` before anything is parsed.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+from bot.corpus.article import Article, ArticleError, article_from_front_matter
+from bot.corpus.curator_yaml import load_front_matter_yaml
+
+MAX_FILE_BYTES = 2 * 1024 * 1024
+_FRONT_MATTER_BOUNDARY = re.compile(r"^-{3}[ \t]*$", re.MULTILINE)
+
+
+def read_article_file(path: Path | str) -> Article:
+    """Read and validate one file; raises :class:`ArticleError` (never anything else) on a bad one."""
+    try:
+        with open(path, "rb") as file:
+            data = file.read(MAX_FILE_BYTES + 1)
+    except OSError as error:
+        raise ArticleError(f"cannot read the file: {error.strerror or error}") from None
+    return parse_article_bytes(data)
+
+
+def parse_article_bytes(data: bytes) -> Article:
+    if len(data) > MAX_FILE_BYTES:
+        raise ArticleError(f"file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB")
+    if not data.strip():
+        raise ArticleError("empty file")
+    if b"\x00" in data:
+        raise ArticleError("binary file, not Markdown text")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ArticleError(f"not valid UTF-8 (byte {error.start})") from None
+    return article_from_front_matter(_front_matter(text.replace("\r\n", "\n")))
+
+
+def _front_matter(text: str) -> object:
+    first_line, _, rest = text.partition("\n")
+    if first_line.rstrip(" \t") != "---":
+        raise ArticleError("no front matter: the file must start with a '---' line")
+    end = _FRONT_MATTER_BOUNDARY.search(rest)
+    if end is None:
+        raise ArticleError("front matter is not terminated by a '---' line")
+    try:
+        return load_front_matter_yaml(rest[: end.start()])
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark
+        where = f" at line {mark.line + 2}" if mark is not None else ""
+        raise ArticleError(f"invalid YAML{where}: {error.problem or error}") from None
+    except (yaml.YAMLError, RecursionError) as error:
+        raise ArticleError(f"invalid YAML: {error or type(error).__name__}") from None

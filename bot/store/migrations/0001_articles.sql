@@ -1,0 +1,74 @@
+-- The article index: files seen, articles, their URLs, topics, related coverage and full text.
+
+CREATE TABLE source_files (
+    path        TEXT PRIMARY KEY,
+    mtime_ns    INTEGER NOT NULL,
+    size        INTEGER NOT NULL,
+    article_id  TEXT,              -- the article this file holds, NULL when rejected
+    error       TEXT,              -- the one-line reason it was rejected, NULL when valid
+    CHECK ((article_id IS NULL) <> (error IS NULL))
+) WITHOUT ROWID;
+CREATE INDEX source_files_by_article ON source_files (article_id);
+
+CREATE TABLE articles (
+    seq           INTEGER PRIMARY KEY,   -- the full-text index's rowid
+    id            TEXT NOT NULL UNIQUE,  -- from the canonical webUrl
+    story_id      TEXT NOT NULL,         -- id of the story (the article and its coverage)
+    active        INTEGER NOT NULL DEFAULT 1,  -- 0 once every file holding it is gone
+    title         TEXT NOT NULL,
+    excerpt       TEXT NOT NULL,
+    provider_name TEXT NOT NULL,
+    topics_text   TEXT NOT NULL,         -- display names, for full-text search
+    published_at  INTEGER,               -- Unix seconds, UTC
+    data          TEXT NOT NULL          -- the whole article as JSON, for cards
+);
+CREATE INDEX articles_newest ON articles (active, published_at DESC);
+CREATE INDEX articles_by_story ON articles (story_id);
+
+-- The canonical webUrl and AMP aliases of each article.
+CREATE TABLE article_urls (
+    url        TEXT PRIMARY KEY,
+    article_id TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX article_urls_by_article ON article_urls (article_id);
+
+-- Canonical URLs of the related coverage an article lists.
+CREATE TABLE article_related (
+    article_id TEXT NOT NULL,
+    url        TEXT NOT NULL,
+    PRIMARY KEY (article_id, url)
+) WITHOUT ROWID;
+CREATE INDEX article_related_by_url ON article_related (url);
+
+CREATE TABLE topics (
+    key  TEXT PRIMARY KEY,   -- case-folded
+    name TEXT NOT NULL       -- display name, as first seen
+) WITHOUT ROWID;
+
+CREATE TABLE article_topics (
+    topic_key  TEXT NOT NULL,
+    article_id TEXT NOT NULL,
+    PRIMARY KEY (topic_key, article_id)
+) WITHOUT ROWID;
+CREATE INDEX article_topics_by_article ON article_topics (article_id);
+
+CREATE VIRTUAL TABLE articles_fts USING fts5 (
+    title, excerpt, provider_name, topics_text,
+    content = 'articles', content_rowid = 'seq',
+    tokenize = 'unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER articles_fts_insert AFTER INSERT ON articles BEGIN
+    INSERT INTO articles_fts (rowid, title, excerpt, provider_name, topics_text)
+    VALUES (new.seq, new.title, new.excerpt, new.provider_name, new.topics_text);
+END;
+CREATE TRIGGER articles_fts_delete AFTER DELETE ON articles BEGIN
+    INSERT INTO articles_fts (articles_fts, rowid, title, excerpt, provider_name, topics_text)
+    VALUES ('delete', old.seq, old.title, old.excerpt, old.provider_name, old.topics_text);
+END;
+CREATE TRIGGER articles_fts_update AFTER UPDATE OF title, excerpt, provider_name, topics_text
+ON articles BEGIN
+    INSERT INTO articles_fts (articles_fts, rowid, title, excerpt, provider_name, topics_text)
+    VALUES ('delete', old.seq, old.title, old.excerpt, old.provider_name, old.topics_text);
+    INSERT INTO articles_fts (rowid, title, excerpt, provider_name, topics_text)
+    VALUES (new.seq, new.title, new.excerpt, new.provider_name, new.topics_text);
+END;
