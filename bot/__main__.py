@@ -10,9 +10,10 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
+from typing import Any
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
@@ -44,9 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"ainews {__version__}")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
-    ingest = commands.add_parser(
-        "ingest", help="index the corpus into the database (incremental)"
-    )
+    ingest = commands.add_parser("ingest", help="index the corpus into the database (incremental)")
     ingest.add_argument("path", nargs="?", type=Path, help="corpus folder (default: NEWS_DIR)")
     ingest.add_argument("--json", action="store_true", help="print a machine-readable summary")
     ingest.set_defaults(handler=_ingest)
@@ -77,7 +76,7 @@ def _check(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _with_progress(
-    job: Callable[[ProgressCallback | None], Awaitable[CorpusReport]], label: str
+    job: Callable[[ProgressCallback | None], Coroutine[Any, Any, CorpusReport]], label: str
 ) -> CorpusReport:
     """Run ``job``, with a progress bar on stderr when it is a terminal and the run is long."""
     bar: AbstractContextManager[Progress | None] = (

@@ -58,7 +58,10 @@ class Settings:
                 "DISCORD_API_BASE", get("DISCORD_API_BASE"), DISCORD_API_BASE, ("http", "https")
             ),
             discord_gateway_url=_url(
-                "DISCORD_GATEWAY_URL", get("DISCORD_GATEWAY_URL"), DISCORD_GATEWAY_URL, ("ws", "wss")
+                "DISCORD_GATEWAY_URL",
+                get("DISCORD_GATEWAY_URL"),
+                DISCORD_GATEWAY_URL,
+                ("ws", "wss"),
             ),
             news_dir=Path(get("NEWS_DIR") or SAMPLE_CORPUS).expanduser(),
             database_path=Path(get("DATABASE_PATH") or DEFAULT_DATABASE_PATH).expanduser(),
@@ -120,7 +123,7 @@ def _guild_ids(value: str | None) -> tuple[int, ...]:
         item = item.strip()
         if not item:
             continue
-        if not item.isdigit() or int(item) == 0:
+        if not (item.isascii() and item.isdigit()) or int(item) == 0:
             raise SettingsError(
                 f"COMMAND_GUILD_IDS must be server ids (numbers) separated by commas, got {item!r}"
             )

@@ -8,14 +8,14 @@ Over-long text is kept, but bounded (see the ``MAX_*`` limits) at a word boundar
 
 from __future__ import annotations
 
-import json
-
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from bot.corpus.urls import article_id_for, canonical_url, is_web_url
+import orjson
+
+from bot.corpus.urls import article_id_for, is_web_url
 from bot.text import trim_to_words
 
 MAX_TITLE_CHARS = 300
@@ -91,10 +91,6 @@ class Article:
     def urls(self) -> tuple[str, ...]:
         """The webUrl and its AMP aliases: every URL that names this article."""
         return tuple(u for u in (self.url, self.amp_url, self.cdn_amp_url) if u)
-
-    @property
-    def canonical_urls(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(canonical_url(u) for u in self.urls))
 
 
 def article_from_front_matter(front_matter: object) -> Article:
@@ -194,7 +190,10 @@ def _datetime(value: object, where: str) -> datetime | None:
         raise ArticleError(f"{where}: expected a date and time, got {_type_name(value)}")
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise ArticleError(f"{where}: out of range in UTC: {moment.isoformat()}") from None
 
 
 def _topics(value: object) -> tuple[str, ...]:
@@ -255,11 +254,11 @@ def _related(value: object, where: str) -> RelatedCoverage:
 
 def article_to_json(article: Article) -> str:
     """The article as compact JSON, for the store (inverse: :func:`article_from_json`)."""
-    return json.dumps(asdict(article), default=_json_default, ensure_ascii=False, separators=(",", ":"))
+    return orjson.dumps(article).decode()
 
 
 def article_from_json(text: str) -> Article:
-    fields = json.loads(text)
+    fields = orjson.loads(text)
     return Article(
         **{
             **fields,
@@ -280,12 +279,6 @@ def article_from_json(text: str) -> Article:
             ),
         }
     )
-
-
-def _json_default(value: object) -> str:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    raise TypeError(f"cannot store {type(value).__name__} as JSON")
 
 
 def _from_iso(value: str | None) -> datetime | None:

@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 from yaml.constructor import SafeConstructor
-from yaml.nodes import ScalarNode
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.reader import Reader
 from yaml.resolver import Resolver
 
@@ -29,7 +29,20 @@ except ImportError:  # pragma: no cover - PyYAML built without libyaml
     from yaml import SafeLoader  # type: ignore[assignment]
 
 MAX_FLOW_NESTING = 64
+#: Bound on the columns of block structure (indentation and ``- ``/``? ``/``: `` indicators) a
+#: line may open with: block collections nest at least one level per two columns, and libyaml's
+#: composer recurses once per level (``- - - ...`` 30,000 deep crashes a worker thread).
+MAX_BLOCK_COLUMNS = 1_000
+#: Bound on the pairs merge keys (``<<: *a``) copy: aliases share nodes, but merges copy every
+#: pair, so nine merges of nine merges ... expand exponentially (a "billion laughs" of pairs).
+MAX_MERGED_PAIRS = 10_000
 _FLOW_BRACKETS = re.compile(r"[\[\]{}]")
+_BLOCK_PREFIX = re.compile(r"^[ \t?:-]*", re.MULTILINE)
+#: Line breaks for YAML besides ``\n``; the fast path reads lines split on ``\n`` only.
+_OTHER_LINE_BREAKS = re.compile("[\r\x85\u2028\u2029]")
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+#: A line's indentation and its content: blank lines and comment lines do not match.
+_CONTENT_LINE = re.compile(r"^( *)([^ #\n](?:[^\n]*[^ \n])?) *$", re.MULTILINE)
 _KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*):(?: +|$)")
 _PLAIN_FIRST_FORBIDDEN = frozenset("&*!|>[]{}%@`,?:#-\"'\\")
 _STR_TAG = "tag:yaml.org,2002:str"
@@ -45,7 +58,12 @@ _constructors = {
 
 
 class NestingTooDeepError(yaml.YAMLError):
-    """Flow collections nested deeper than :data:`MAX_FLOW_NESTING` (libyaml would overflow)."""
+    """Collections nested deeper than :data:`MAX_FLOW_NESTING` flow levels or
+    :data:`MAX_BLOCK_COLUMNS` block columns (libyaml would overflow its stack)."""
+
+
+class MergeTooLargeError(yaml.YAMLError):
+    """Merge keys that would copy more than :data:`MAX_MERGED_PAIRS` pairs."""
 
 
 class _NotTheCommonSubset(Exception):
@@ -56,13 +74,23 @@ def load_front_matter_yaml(text: str) -> Any:
     """Parse a YAML document as ``yaml.safe_load`` would, quickly for the curators' subset.
 
     Raises ``yaml.YAMLError`` on invalid YAML, :class:`NestingTooDeepError` included: libyaml
-    recurses once per ``[`` or ``{`` and crashes the process on a few ten thousand of them.
+    recurses once per nesting level and crashes the process on a few ten thousand of them; and
+    :class:`MergeTooLargeError` for merge keys that would expand exponentially.
     """
     try:
         return _FastSubsetParser(text).parse()
-    except _NotTheCommonSubset:
+    except (_NotTheCommonSubset, RecursionError):
         _check_flow_nesting(text)
-        return yaml.load(text, Loader=SafeLoader)  # noqa: S506 - a safe loader
+        _check_block_nesting(text)
+        loader = SafeLoader(text)
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                return None
+            _check_merge_expansion(node)
+            return loader.construct_document(node)
+        finally:
+            loader.dispose()
 
 
 _plain_cache: dict[str, Any] = {}
@@ -76,6 +104,41 @@ def _check_flow_nesting(text: str) -> None:
         depth += 1 if bracket.group() in "[{" else -1
         if depth > MAX_FLOW_NESTING:
             raise NestingTooDeepError(f"collections nested deeper than {MAX_FLOW_NESTING} levels")
+
+
+def _check_block_nesting(text: str) -> None:
+    """Bound the block structure a line opens with (counted generously, as with flow)."""
+    for prefix in _BLOCK_PREFIX.finditer(text):
+        if prefix.end() - prefix.start() > MAX_BLOCK_COLUMNS:
+            raise NestingTooDeepError(
+                f"block collections nested deeper than {MAX_BLOCK_COLUMNS} columns"
+            )
+
+
+def _check_merge_expansion(root: Node) -> None:
+    """Bound the pairs merge keys copy, as PyYAML's ``flatten_mapping`` would (post-order walk)."""
+    merged_size: dict[int, int] = {}  # id(node) -> pairs once merged; 0 while in progress
+    copied = 0
+    pending: list[tuple[Node, bool]] = [(root, False)]
+    while pending:
+        node, children_done = pending.pop()
+        if isinstance(node, ScalarNode) or (not children_done and id(node) in merged_size):
+            continue
+        if not children_done:
+            merged_size[id(node)] = 0
+            pending.append((node, True))
+            children = node.value if isinstance(node, SequenceNode) else sum(node.value, ())
+            pending.extend((child, False) for child in children if id(child) not in merged_size)
+        elif isinstance(node, MappingNode):
+            sources = [value for key, value in node.value if key.tag == _MERGE_TAG]
+            sources += [
+                item for value in sources if isinstance(value, SequenceNode) for item in value.value
+            ]
+            merged = sum(merged_size.get(id(s), 0) for s in sources if isinstance(s, MappingNode))
+            copied += merged
+            if copied > MAX_MERGED_PAIRS:
+                raise MergeTooLargeError(f"merge keys (<<) copy more than {MAX_MERGED_PAIRS} pairs")
+            merged_size[id(node)] = len(node.value) + merged
 
 
 def _plain_scalar(text: str) -> Any:
@@ -92,7 +155,7 @@ def _plain_scalar(text: str) -> Any:
 
 
 def _resolve_plain_scalar(text: str) -> Any:
-    tag = _resolver.resolve(ScalarNode, text, (True, False))
+    tag = _resolver.resolve(ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
     if tag == _STR_TAG:
         return text
     construct = _constructors.get(tag)
@@ -105,13 +168,9 @@ class _FastSubsetParser:
     """Block mappings and sequences of one-line scalars, read line by line."""
 
     def __init__(self, text: str) -> None:
-        if "\t" in text or Reader.NON_PRINTABLE.search(text):
+        if "\t" in text or Reader.NON_PRINTABLE.search(text) or _OTHER_LINE_BREAKS.search(text):
             raise _NotTheCommonSubset
-        self.lines: list[tuple[int, str]] = []
-        for raw in text.split("\n"):
-            content = raw.lstrip(" ")
-            if content and not content.startswith("#"):
-                self.lines.append((len(raw) - len(content), content.rstrip(" ")))
+        self.lines = [(len(indent), content) for indent, content in _CONTENT_LINE.findall(text)]
         self.index = 0
 
     def parse(self) -> Any:

@@ -21,7 +21,7 @@ _FRONT_MATTER_BOUNDARY = re.compile(r"^-{3}[ \t]*$", re.MULTILINE)
 
 
 def read_article_file(path: Path | str) -> Article:
-    """Read and validate one file; raises :class:`ArticleError` (never anything else) on a bad one."""
+    """Read and validate one file; a bad one raises :class:`ArticleError`, never anything else."""
     try:
         with open(path, "rb") as file:
             data = file.read(MAX_FILE_BYTES + 1)
@@ -59,3 +59,5 @@ def _front_matter(text: str) -> object:
         raise ArticleError(f"invalid YAML{where}: {error.problem or error}") from None
     except (yaml.YAMLError, RecursionError) as error:
         raise ArticleError(f"invalid YAML: {error or type(error).__name__}") from None
+    except Exception as error:  # PyYAML's constructors: 2020-02-30, !!int x, !!bool maybe ...
+        raise ArticleError(f"invalid YAML value: {error or type(error).__name__}") from None

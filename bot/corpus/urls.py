@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 MAX_URL_LENGTH = 2048
@@ -12,17 +13,23 @@ TRACKING_PARAMETERS = frozenset(
     {"fbclid", "gclid", "dclid", "msclkid", "yclid", "mc_cid", "mc_eid", "igshid", "_ga", "_gl"}
 )
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+#: scheme://host[:port] then an optional path, query, fragment; no white space anywhere.
+_WEB_URL = re.compile(r"(?i)https?://(?:[^/\s?#@]*@)?[^/\s?#:@][^/\s?#@]*(?:[/?#]\S*)?")
+#: Already canonical: lower-case scheme and host, no port, no query, no fragment.
+_PLAIN_CANONICAL = re.compile(r"https?://[a-z0-9.-]+/[^\s?#]*")
 
 
 def is_web_url(value: str) -> bool:
     """True for an absolute http(s) URL with a host: the only URLs we store or send to Discord."""
-    if len(value) > MAX_URL_LENGTH or any(ch.isspace() for ch in value):
+    if len(value) > MAX_URL_LENGTH or _WEB_URL.fullmatch(value) is None:
         return False
-    try:
-        parts = urlsplit(value)
+    if _PLAIN_CANONICAL.fullmatch(value):
+        return True
+    try:  # a port outside 0-65535 or a malformed [IPv6] host would fail canonical_url later
+        urlsplit(value).port  # noqa: B018
     except ValueError:
         return False
-    return parts.scheme.lower() in _DEFAULT_PORTS and bool(parts.hostname)
+    return True
 
 
 def canonical_url(url: str) -> str:
@@ -31,7 +38,10 @@ def canonical_url(url: str) -> str:
     Lower-case scheme and host, no default port, no fragment, tracking parameters (``utm_*``,
     ``fbclid``, ``gclid`` and friends) dropped; path and the remaining query kept as written.
     """
-    parts = urlsplit(url.strip())
+    url = url.strip()
+    if _PLAIN_CANONICAL.fullmatch(url):
+        return url
+    parts = urlsplit(url)
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()
     if parts.port is not None and parts.port != _DEFAULT_PORTS.get(scheme):
@@ -45,5 +55,11 @@ def canonical_url(url: str) -> str:
 
 
 def article_id_for(url: str) -> str:
-    """A stable, short id for the article at ``url`` (tracking parameters, fragment and host case do not change it)."""
+    """A stable, short id for the article at ``url``, from its canonical form."""
     return hashlib.sha256(canonical_url(url).encode()).hexdigest()[:16]
+
+
+def url_key(url: str) -> int:
+    """A 64-bit key for the canonical form of ``url``, for compact URL indexes in the store."""
+    digest = hashlib.blake2b(canonical_url(url).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from bot.corpus.article import Article, article_to_json
-from bot.corpus.urls import canonical_url
+from bot.corpus.urls import url_key
 from bot.store.database import Database
 
 
@@ -20,13 +20,12 @@ class ArticleRecord(NamedTuple):
     provider_name: str
     topics: tuple[str, ...]
     published_at: int | None
-    urls: tuple[str, ...]
-    related_urls: tuple[str, ...]
+    url_keys: tuple[int, ...]
+    related_url_keys: tuple[int, ...]
     data: str
 
     @classmethod
     def from_article(cls, article: Article) -> ArticleRecord:
-        related = dict.fromkeys(canonical_url(u) for item in article.related for u in item.urls)
         return cls(
             id=article.id,
             title=article.title,
@@ -34,8 +33,8 @@ class ArticleRecord(NamedTuple):
             provider_name=article.provider.name if article.provider else "",
             topics=article.topics,
             published_at=int(article.published_at.timestamp()) if article.published_at else None,
-            urls=article.canonical_urls,
-            related_urls=tuple(related),
+            url_keys=tuple({url_key(u) for u in article.urls}),
+            related_url_keys=tuple({url_key(u) for item in article.related for u in item.urls}),
             data=article_to_json(article),
         )
 
@@ -111,7 +110,7 @@ class ArticleRepository:
         async with self.database.transaction() as db:
             async with db.execute(
                 "SELECT r.article_id, u.article_id FROM article_related AS r"
-                " JOIN article_urls AS u ON u.url = r.url WHERE u.article_id <> r.article_id"
+                " JOIN article_urls AS u USING (url_key) WHERE u.article_id <> r.article_id"
             ) as cursor:
                 links = await cursor.fetchall()
             story_of = _connected_groups((a, b) for a, b in links)
@@ -155,9 +154,22 @@ class ArticleRepository:
         return withdrawn
 
     async def _upsert_articles(self, records: Iterable[ArticleRecord]) -> None:
+        """Insert or replace articles with their URLs, related coverage, topics and full text."""
         db = self.database.connection
         rows = list(records)
-        ids = [(r.id,) for r in rows]
+        await db.execute("CREATE TEMP TABLE IF NOT EXISTS batch (id TEXT PRIMARY KEY)")
+        await db.execute("DELETE FROM temp.batch")
+        await db.executemany(
+            "INSERT OR IGNORE INTO temp.batch (id) VALUES (?)", [(r.id,) for r in rows]
+        )
+        # Articles already stored: take their old text out of the index, and their links.
+        await db.execute(
+            "INSERT INTO articles_fts (articles_fts, rowid, title, excerpt, provider_name,"
+            " topics_text) SELECT 'delete', seq, title, excerpt, provider_name, topics_text"
+            " FROM temp.batch CROSS JOIN articles USING (id)"
+        )
+        for table in ("article_urls", "article_related", "article_topics"):
+            await db.execute(f"DELETE FROM {table} WHERE article_id IN temp.batch")
         await db.executemany(
             "INSERT INTO articles (id, story_id, active, title, excerpt, provider_name,"
             " topics_text, published_at, data) VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?)"
@@ -166,24 +178,37 @@ class ArticleRepository:
             " topics_text = excluded.topics_text, published_at = excluded.published_at,"
             " data = excluded.data",
             [
-                (r.id, r.id, r.title, r.excerpt, r.provider_name, " · ".join(r.topics),
-                 r.published_at, r.data)
+                (
+                    r.id,
+                    r.id,
+                    r.title,
+                    r.excerpt,
+                    r.provider_name,
+                    " · ".join(r.topics),
+                    r.published_at,
+                    r.data,
+                )
                 for r in rows
             ],
         )
-        for table in ("article_urls", "article_related", "article_topics"):
-            await db.executemany(f"DELETE FROM {table} WHERE article_id = ?", ids)
-        await db.executemany(
-            "INSERT OR REPLACE INTO article_urls (url, article_id) VALUES (?, ?)",
-            [(url, r.id) for r in rows for url in r.urls],
+        await db.execute(
+            "INSERT INTO articles_fts (rowid, title, excerpt, provider_name, topics_text)"
+            " SELECT seq, title, excerpt, provider_name, topics_text"
+            " FROM temp.batch CROSS JOIN articles USING (id)"
         )
         await db.executemany(
-            "INSERT OR IGNORE INTO article_related (article_id, url) VALUES (?, ?)",
-            [(r.id, url) for r in rows for url in r.related_urls],
+            "INSERT OR REPLACE INTO article_urls (url_key, article_id) VALUES (?, ?)",
+            [(key, r.id) for r in rows for key in r.url_keys],
         )
         await db.executemany(
-            "INSERT OR IGNORE INTO topics (key, name) VALUES (?, ?)",
-            list({topic.casefold(): topic for r in rows for topic in r.topics}.items()),
+            "INSERT OR IGNORE INTO article_related (article_id, url_key) VALUES (?, ?)",
+            [(r.id, key) for r in rows for key in r.related_url_keys],
+        )
+        first_names: dict[str, str] = {}  # display name as first seen, in this batch too
+        for topic in (topic for r in rows for topic in r.topics):
+            first_names.setdefault(topic.casefold(), topic)
+        await db.executemany(
+            "INSERT OR IGNORE INTO topics (key, name) VALUES (?, ?)", list(first_names.items())
         )
         await db.executemany(
             "INSERT OR IGNORE INTO article_topics (topic_key, article_id) VALUES (?, ?)",

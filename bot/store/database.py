@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -52,9 +53,9 @@ class Database:
     async def open(cls, path: Path | str) -> Database:
         """Open (creating if needed) and upgrade the database at ``path``."""
         location = str(path)
-        if location != ":memory:":
-            Path(location).parent.mkdir(parents=True, exist_ok=True)
         try:
+            if location != ":memory:":
+                Path(location).parent.mkdir(parents=True, exist_ok=True)
             connection = await aiosqlite.connect(location, isolation_level=None)
         except Exception as error:
             raise StoreError(f"cannot open the database {location}: {error}") from error
@@ -62,6 +63,9 @@ class Database:
         try:
             await database._configure()
             await database._migrate()
+        except sqlite3.Error as error:  # not a database file, read-only, ...
+            await connection.close()
+            raise StoreError(f"cannot use {location} as the database: {error}") from error
         except BaseException:
             await connection.close()
             raise
@@ -99,6 +103,7 @@ class Database:
             f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}",
             "PRAGMA foreign_keys = ON",
             "PRAGMA synchronous = NORMAL",
+            "PRAGMA cache_size = -32000",  # KiB: 32 MB keeps a bulk ingest off the disk
         ):
             await self.connection.execute(pragma)
 

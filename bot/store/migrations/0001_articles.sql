@@ -25,20 +25,21 @@ CREATE TABLE articles (
 CREATE INDEX articles_newest ON articles (active, published_at DESC);
 CREATE INDEX articles_by_story ON articles (story_id);
 
--- The canonical webUrl and AMP aliases of each article.
+-- The canonical webUrl and AMP aliases of each article, as 64-bit hashes of the canonical URL
+-- (bot.corpus.urls.url_key): small keys keep ingest fast; the URLs themselves are in data.
 CREATE TABLE article_urls (
-    url        TEXT PRIMARY KEY,
+    url_key    INTEGER PRIMARY KEY,
     article_id TEXT NOT NULL
-) WITHOUT ROWID;
+);
 CREATE INDEX article_urls_by_article ON article_urls (article_id);
 
--- Canonical URLs of the related coverage an article lists.
+-- The related coverage an article lists, by the same URL keys.
 CREATE TABLE article_related (
     article_id TEXT NOT NULL,
-    url        TEXT NOT NULL,
-    PRIMARY KEY (article_id, url)
+    url_key    INTEGER NOT NULL,
+    PRIMARY KEY (article_id, url_key)
 ) WITHOUT ROWID;
-CREATE INDEX article_related_by_url ON article_related (url);
+CREATE INDEX article_related_by_url ON article_related (url_key);
 
 CREATE TABLE topics (
     key  TEXT PRIMARY KEY,   -- case-folded
@@ -52,23 +53,10 @@ CREATE TABLE article_topics (
 ) WITHOUT ROWID;
 CREATE INDEX article_topics_by_article ON article_topics (article_id);
 
+-- Full text of title, excerpt, provider and topics. Kept in step by ArticleRepository in bulk
+-- statements (per-row triggers measured 4x slower on a 100,000-article ingest).
 CREATE VIRTUAL TABLE articles_fts USING fts5 (
     title, excerpt, provider_name, topics_text,
     content = 'articles', content_rowid = 'seq',
     tokenize = 'unicode61 remove_diacritics 2'
 );
-CREATE TRIGGER articles_fts_insert AFTER INSERT ON articles BEGIN
-    INSERT INTO articles_fts (rowid, title, excerpt, provider_name, topics_text)
-    VALUES (new.seq, new.title, new.excerpt, new.provider_name, new.topics_text);
-END;
-CREATE TRIGGER articles_fts_delete AFTER DELETE ON articles BEGIN
-    INSERT INTO articles_fts (articles_fts, rowid, title, excerpt, provider_name, topics_text)
-    VALUES ('delete', old.seq, old.title, old.excerpt, old.provider_name, old.topics_text);
-END;
-CREATE TRIGGER articles_fts_update AFTER UPDATE OF title, excerpt, provider_name, topics_text
-ON articles BEGIN
-    INSERT INTO articles_fts (articles_fts, rowid, title, excerpt, provider_name, topics_text)
-    VALUES ('delete', old.seq, old.title, old.excerpt, old.provider_name, old.topics_text);
-    INSERT INTO articles_fts (rowid, title, excerpt, provider_name, topics_text)
-    VALUES (new.seq, new.title, new.excerpt, new.provider_name, new.topics_text);
-END;

@@ -1,0 +1,167 @@
+"""Ingest benchmark: naive baseline vs cold ingest, warm rescan and 100 changed files.
+
+    python bench/ingest_benchmark.py [--count 100000] [--workdir bench/out]
+
+Generates (once, deterministically) a corpus of ``--count`` articles with
+``bench/generate_corpus.py``, then runs each phase in its own process so that peak RSS is the
+phase's own, and prints one table:
+
+- naive:    a plain loop of ``frontmatter.load`` over every file plus one ``executemany`` of
+            the rows into SQLite (no validation, no full-text index, one core);
+- cold:     ``ingest_corpus`` into an empty database (validation, FTS5, topics, stories);
+- warm:     ``ingest_corpus`` again with nothing changed;
+- changed:  ``ingest_corpus`` after 100 files were rewritten.
+
+Peak RSS is the phase process's own maximum RSS plus the largest worker process's (parsing runs
+in one worker per core; with two cores the true total can be up to one more worker's worth).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import resource
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+PHASES = ("naive", "cold", "warm", "changed")
+TARGETS = {
+    "cold": "<= naive / 3",
+    "warm": "<= 1.0 s",
+    "changed": "<= 1.0 s",
+}
+
+
+def run_phase(phase: str, corpus: Path, workdir: Path) -> dict[str, float]:
+    """Run one phase in this process and return its wall time and peak RSS."""
+    if phase == "naive":
+        started = time.perf_counter()
+        naive_ingest(corpus, workdir / "naive.sqlite3")
+        seconds = time.perf_counter() - started
+    else:
+        from generate_corpus import rewrite_articles
+
+        from bot.ingest import ingest_corpus
+        from bot.store.articles import ArticleRepository
+        from bot.store.database import Database
+
+        if phase == "changed":
+            files = sorted(corpus.rglob("*.md"))
+            rewrite_articles(files[:: max(1, len(files) // 100)][:100], seed=7)
+
+        async def ingest() -> float:
+            database = await Database.open(workdir / "ingest.sqlite3")
+            try:
+                started = time.perf_counter()
+                report = await ingest_corpus(ArticleRepository(database), corpus)
+                elapsed = time.perf_counter() - started
+            finally:
+                await database.close()
+            print(
+                json.dumps(report.as_json() | {"rejected": len(report.rejected)}), file=sys.stderr
+            )
+            return elapsed
+
+        seconds = asyncio.run(ingest())
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    worker = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {"seconds": seconds, "rss_mb": own + worker, "main_mb": own, "worker_mb": worker}
+
+
+def naive_ingest(corpus: Path, database: Path) -> None:
+    import frontmatter
+
+    rows = []
+    for path in sorted(corpus.rglob("*.md")):
+        meta = frontmatter.load(path).metadata
+        rows.append(
+            (
+                str(path),
+                meta.get("title"),
+                meta.get("excerpt"),
+                str(meta.get("publishedDateTime")),
+                meta.get("webUrl"),
+                json.dumps(meta, default=str),
+            )
+        )
+    connection = sqlite3.connect(database)
+    connection.execute(
+        "CREATE TABLE articles (path TEXT PRIMARY KEY, title, excerpt, published, url, data)"
+    )
+    with connection:
+        connection.executemany("INSERT INTO articles VALUES (?, ?, ?, ?, ?, ?)", rows)
+    connection.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=100_000)
+    parser.add_argument("--workdir", type=Path, default=Path("bench/out"))
+    parser.add_argument("--phase", choices=PHASES, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    corpus = args.workdir / f"corpus-{args.count}"
+    if args.phase:
+        print(json.dumps(run_phase(args.phase, corpus, args.workdir)))
+        return 0
+
+    from generate_corpus import generate_corpus
+
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    if corpus.exists():
+        subprocess.run(["rm", "-rf", str(corpus)], check=True)
+    started = time.perf_counter()
+    generate_corpus(corpus, args.count, seed=42)
+    print(f"generated {args.count} files in {time.perf_counter() - started:.1f} s")
+    for stale in args.workdir.glob("*.sqlite3*"):
+        stale.unlink()
+    subprocess.run(["sync"], check=False)
+
+    results = {}
+    for phase in PHASES:
+        out = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--count",
+                str(args.count),
+                "--workdir",
+                str(args.workdir),
+                "--phase",
+                phase,
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        results[phase] = json.loads(out.stdout.strip().splitlines()[-1])
+        if out.stderr.strip():
+            print(f"  {phase}: {out.stderr.strip().splitlines()[-1]}")
+
+    naive = results["naive"]["seconds"]
+    print(
+        f"\n{args.count:,} articles; {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"SQLite {sqlite3.sqlite_version}"
+    )
+    print(f"{'phase':<8} {'wall s':>8} {'vs naive':>9} {'peak RSS MB':>12}  target")
+    for phase in PHASES:
+        r = results[phase]
+        speed = f"{naive / r['seconds']:.1f}x" if phase != "naive" else "1.0x"
+        print(
+            f"{phase:<8} {r['seconds']:>8.2f} {speed:>9} {r['rss_mb']:>12.0f}  "
+            f"{TARGETS.get(phase, '')}"
+        )
+    print("peak RSS target: <= 300 MB (main process + largest parsing worker)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

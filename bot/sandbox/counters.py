@@ -1,0 +1,41 @@
+"""What the sandbox counted: requests per route, rate-limit hits, invalid requests, sessions."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+
+_log = logging.getLogger(__name__)
+
+INVALID_STATUSES = frozenset({401, 403, 429})
+"""Responses Discord counts toward its invalid-request ban (10,000 per 10 minutes)."""
+
+
+@dataclass
+class Counters:
+    """Running totals for one sandbox; tests read them, nothing in the sandbox resets them."""
+
+    requests: Counter[str] = field(default_factory=Counter)
+    statuses: Counter[int] = field(default_factory=Counter)
+    rate_limited: int = 0
+    invalid_requests: int = 0
+    identifies: int = 0
+    resumes: int = 0
+    internal_errors: list[Exception] = field(default_factory=list)
+    """Exceptions inside the sandbox itself (its bugs, not the bot's); the pytest fixture fails
+    the test when there are any."""
+
+    def record(self, route: str, status: int) -> None:
+        """Count one answered request (``route`` is ``"METHOD /template"``)."""
+        self.requests[route] += 1
+        self.statuses[status] += 1
+        if status == 429:
+            self.rate_limited += 1
+        if status in INVALID_STATUSES:
+            self.invalid_requests += 1
+
+    def internal_error(self, error: Exception) -> None:
+        """Keep and log an exception the sandbox did not expect."""
+        _log.error("sandbox internal error", exc_info=error)
+        self.internal_errors.append(error)
