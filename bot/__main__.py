@@ -1,4 +1,4 @@
-"""The ``ainews`` command line: ``ingest``, ``check`` (and, as they land, ``run`` and ``demo``).
+"""The ``ainews`` command line: ``ingest``, ``check`` and ``run``.
 
 Exit codes: 0 all good; 1 some article files were rejected (the good ones are indexed);
 2 a usage error, a bad setting or an unreadable path.
@@ -15,12 +15,14 @@ from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
+import discord
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
 from bot import __version__
+from bot.app import run_bot
 from bot.corpus.scan import CorpusPathError
 from bot.ingest import CorpusReport, ProgressCallback, check_corpus, ingest_corpus
-from bot.settings import Settings, SettingsError
+from bot.settings import Settings, SettingsError, log_level_number
 from bot.store.articles import ArticleRepository
 from bot.store.database import Database, StoreError
 
@@ -54,7 +56,17 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("path", type=Path, help="corpus folder or one article file")
     check.add_argument("--json", action="store_true", help="print a machine-readable summary")
     check.set_defaults(handler=_check)
+
+    run = commands.add_parser("run", help="run the bot (needs DISCORD_TOKEN)")
+    run.set_defaults(handler=_run)
     return parser
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    settings.require_token()
+    discord.utils.setup_logging(level=log_level_number(settings), root=True)
+    asyncio.run(run_bot(settings))
+    return EXIT_OK
 
 
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:

@@ -14,7 +14,10 @@ TRACKING_PARAMETERS = frozenset(
 )
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 #: scheme://host[:port] then an optional path, query, fragment; no white space anywhere.
-_WEB_URL = re.compile(r"(?i)https?://(?:[^/\s?#@]*@)?[^/\s?#:@][^/\s?#@]*(?:[/?#]\S*)?")
+_WEB_URL = re.compile(
+    r"(?i)https?://(?:[^/\s\x00-\x1f\x7f?#@]*@)?[^/\s\x00-\x1f\x7f?#:@][^/\s\x00-\x1f\x7f?#@]*"
+    r"(?:[/?#][^\s\x00-\x1f\x7f\ud800-\udfff]*)?"
+)
 #: Already canonical: lower-case scheme and host, no port, no query, no fragment.
 _PLAIN_CANONICAL = re.compile(r"https?://[a-z0-9.-]+/[^\s?#]*")
 

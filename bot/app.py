@@ -1,0 +1,111 @@
+"""The bot: one ``commands.Bot`` subclass holding the store, the settings and the clock.
+
+Start-up follows discord.py's ``advanced_startup`` example: the database is opened by the caller
+(``run_bot``) and handed in; ``setup_hook`` loads the feature extensions, registers the persistent
+buttons and syncs the slash commands, but only when their definitions changed since the last sync.
+The bot asks for no privileged intents (only ``guilds``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import discord
+from discord.ext import commands
+
+from bot.cards import NO_MENTIONS
+from bot.discord_endpoints import point_discord_at
+from bot.ingest import CorpusReport
+from bot.settings import Settings
+from bot.store.articles import ArticleRepository
+from bot.store.bot_state import BotState
+from bot.store.catalog import NewsCatalog
+from bot.store.database import Database
+from bot.store.ledger import Ledger
+from bot.tree import NewsCommandTree
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS = ("bot.cogs.corpus_watch", "bot.cogs.news")
+COMMAND_SYNC_KEY = "command_sync"
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class NewsBot(commands.Bot):
+    def __init__(
+        self, *, settings: Settings, database: Database, clock: Clock = utc_now, **options: Any
+    ) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=discord.Intents(guilds=True),
+            tree_cls=NewsCommandTree,
+            allowed_mentions=NO_MENTIONS,
+            help_command=None,
+            **options,
+        )
+        self.settings = settings
+        self.database = database
+        self.clock = clock
+        self.articles = ArticleRepository(database)
+        self.catalog = NewsCatalog(database)
+        self.ledger = Ledger(database)
+        self.state = BotState(database)
+        #: Set once the first corpus scan has finished; commands work on what is indexed so far.
+        self.corpus_ready = asyncio.Event()
+        self.last_rescan: CorpusReport | None = None
+        self._posting_locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    def posting_lock(self, channel_id: int) -> asyncio.Lock:
+        """Held from choosing what to post in a channel until it is recorded in the ledger, so
+        two commands (or a command and a digest) at once cannot post the same story twice."""
+        return self._posting_locks[channel_id]
+
+    async def setup_hook(self) -> None:
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
+        await self.sync_commands_if_changed()
+
+    async def sync_commands_if_changed(self) -> bool:
+        """Sync to COMMAND_GUILD_IDS (or globally) if the commands changed since the last sync."""
+        guilds = [discord.Object(id=guild_id) for guild_id in self.settings.command_guild_ids]
+        for guild in guilds:
+            self.tree.copy_global_to(guild=guild)
+        definitions = [command.to_dict(self.tree) for command in self.tree.get_commands()]
+        fingerprint = hashlib.sha256(
+            json.dumps(
+                [self.application_id, [g.id for g in guilds], definitions], sort_keys=True
+            ).encode()
+        ).hexdigest()
+        if await self.state.get(COMMAND_SYNC_KEY) == fingerprint:
+            log.info("slash commands unchanged since the last sync; not syncing")
+            return False
+        targets: list[discord.Object | None] = [*guilds] or [None]
+        for target in targets:
+            synced = await self.tree.sync(guild=target)
+            where = f"server {target.id}" if target else "all servers"
+            log.info("synced %d slash commands to %s", len(synced), where)
+        await self.state.set(COMMAND_SYNC_KEY, fingerprint)
+        return True
+
+
+async def run_bot(settings: Settings) -> None:
+    """Run the bot until it is closed: the database opened first and closed last."""
+    token = settings.require_token()
+    point_discord_at(settings.discord_api_base, settings.discord_gateway_url)
+    async with (
+        await Database.open(settings.database_path) as database,
+        NewsBot(settings=settings, database=database) as bot,
+    ):
+        await bot.start(token)

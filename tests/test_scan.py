@@ -1,0 +1,119 @@
+"""Finding the article files of a corpus folder, whatever the folder holds."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from bot.corpus.scan import CorpusPathError, scan_corpus
+
+
+def found(root: Path) -> list[str]:
+    """Paths the scan lists, relative to ``root``."""
+    return [os.path.relpath(f.path, root) for f in scan_corpus(root).files]
+
+
+def touch(path: Path, text: str = "x") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def test_markdown_files_are_found_recursively(tmp_corpus: Path) -> None:
+    for name in ["a.md", "b.markdown", "C.MD", "2020/05/d.md", "2020/e.Markdown"]:
+        touch(tmp_corpus / name)
+    for name in ["notes.txt", "f.md.bak", "image.png", "README", "2020/g.mdx"]:
+        touch(tmp_corpus / name)
+
+    assert found(tmp_corpus) == sorted(
+        ["2020/05/d.md", "2020/e.Markdown", "C.MD", "a.md", "b.markdown"]
+    )
+
+
+def test_hidden_files_and_folders_are_skipped(tmp_corpus: Path) -> None:
+    touch(tmp_corpus / "visible.md")
+    touch(tmp_corpus / ".hidden.md")
+    touch(tmp_corpus / ".git" / "x.md")
+    touch(tmp_corpus / "drafts" / ".cache" / "y.md")
+
+    assert found(tmp_corpus) == ["visible.md"]
+
+
+def test_size_and_mtime_are_recorded(tmp_corpus: Path) -> None:
+    path = touch(tmp_corpus / "a.md", "12345")
+    os.utime(path, ns=(1_600_000_000_000_000_000, 1_600_000_000_123_456_789))
+
+    (file,) = scan_corpus(tmp_corpus).files
+
+    assert file.path == str(path)
+    assert file.size == 5
+    assert file.mtime_ns == 1_600_000_000_123_456_789
+
+
+def test_a_single_file_is_a_corpus_of_one(tmp_path: Path) -> None:
+    path = touch(tmp_path / "notes.txt")
+
+    scan = scan_corpus(path)
+
+    assert [f.path for f in scan.files] == [str(path)]
+
+
+def test_missing_root_is_a_path_error(tmp_path: Path) -> None:
+    with pytest.raises(CorpusPathError, match="cannot read"):
+        scan_corpus(tmp_path / "nowhere")
+
+
+def test_symlinked_files_and_folders_are_followed(tmp_path: Path, tmp_corpus: Path) -> None:
+    outside = tmp_path / "outside"
+    touch(outside / "shared.md")
+    touch(outside / "sub" / "deep.md")
+    (tmp_corpus / "link.md").symlink_to(outside / "shared.md")
+    (tmp_corpus / "linked-folder").symlink_to(outside / "sub")
+
+    assert found(tmp_corpus) == ["link.md", "linked-folder/deep.md"]
+
+
+def test_file_symlink_loop_is_reported_not_skipped(tmp_corpus: Path) -> None:
+    touch(tmp_corpus / "good.md")
+    (tmp_corpus / "a.md").symlink_to(tmp_corpus / "b.md")
+    (tmp_corpus / "b.md").symlink_to(tmp_corpus / "a.md")
+
+    scan = scan_corpus(tmp_corpus)
+
+    assert [f.path for f in scan.files] == [str(tmp_corpus / "good.md")]
+    assert scan.unreadable == {
+        str(tmp_corpus / "a.md"): "symlink loop",
+        str(tmp_corpus / "b.md"): "symlink loop",
+    }
+
+
+def test_broken_symlink_is_reported(tmp_corpus: Path) -> None:
+    (tmp_corpus / "gone.md").symlink_to(tmp_corpus / "deleted-target.md")
+
+    scan = scan_corpus(tmp_corpus)
+
+    assert scan.files == []
+    assert scan.unreadable == {str(tmp_corpus / "gone.md"): "broken symlink"}
+
+
+def test_broken_symlink_without_markdown_name_is_ignored(tmp_corpus: Path) -> None:
+    (tmp_corpus / "gone.txt").symlink_to(tmp_corpus / "nothing")
+    (tmp_corpus / "gone-folder").symlink_to(tmp_corpus / "nothing-either")
+
+    scan = scan_corpus(tmp_corpus)
+
+    assert (scan.files, scan.unreadable) == ([], {})
+
+
+def test_folder_symlink_loops_neither_hang_nor_duplicate(tmp_corpus: Path) -> None:
+    touch(tmp_corpus / "top.md")
+    touch(tmp_corpus / "dir" / "inner.md")
+    (tmp_corpus / "dir" / "up").symlink_to("..")
+    (tmp_corpus / "dir" / "self").symlink_to(".")
+    (tmp_corpus / "again").symlink_to(tmp_corpus / "dir")
+
+    paths = found(tmp_corpus)
+
+    assert sorted(os.path.basename(path) for path in paths) == ["inner.md", "top.md"]

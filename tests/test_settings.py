@@ -1,0 +1,163 @@
+"""Settings from the environment and ``.env``: defaults, precedence, validation, no leaked token."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.discord_endpoints import DISCORD_API_BASE, DISCORD_GATEWAY_URL
+from bot.settings import SAMPLE_CORPUS, Settings, SettingsError, log_level_number
+
+TOKEN = "MTIzNDU2Nzg5.not-a-real-token.s3cr3t-value"
+
+
+def test_defaults(clean_env: Path) -> None:
+    settings = Settings.load()
+
+    assert settings.news_dir == SAMPLE_CORPUS
+    assert any(SAMPLE_CORPUS.glob("*.md")), "the bundled sample corpus ships with the package"
+    assert settings.database_path.parts[0] == "data"
+    assert not settings.database_path.is_absolute(), "under ./data of the working directory"
+    assert settings.news_rescan_seconds == 300
+    assert settings.log_level == "INFO"
+    assert log_level_number(settings) == 20
+    assert settings.discord_token is None
+    assert settings.command_guild_ids == ()
+    assert (settings.discord_api_base, settings.discord_gateway_url) == (
+        DISCORD_API_BASE,
+        DISCORD_GATEWAY_URL,
+    )
+
+
+def test_dotenv_in_the_working_directory_is_read(clean_env: Path) -> None:
+    (clean_env / ".env").write_text(
+        "# settings for the test bot\n"
+        "\n"
+        "DISCORD_TOKEN='quoted-token'\n"
+        "export NEWS_DIR=/srv/news\n"
+        'DATABASE_PATH="/var/lib/ainews/db.sqlite3"\n'
+        "COMMAND_GUILD_IDS = 111, 222 ,,333\n"
+        "NEWS_RESCAN_SECONDS=60   # a minute\n"
+        "LOG_LEVEL=debug\n"
+        "DISCORD_API_BASE=http://127.0.0.1:8080/api/v10\n"
+        "DISCORD_GATEWAY_URL=ws://127.0.0.1:8080/gateway\n"
+    )
+
+    settings = Settings.load()
+
+    assert settings.discord_token == "quoted-token"
+    assert settings.news_dir == Path("/srv/news")
+    assert settings.database_path == Path("/var/lib/ainews/db.sqlite3")
+    assert settings.command_guild_ids == (111, 222, 333)
+    assert settings.news_rescan_seconds == 60
+    assert settings.log_level == "DEBUG"
+    assert settings.discord_api_base == "http://127.0.0.1:8080/api/v10"
+    assert settings.discord_gateway_url == "ws://127.0.0.1:8080/gateway"
+
+
+def test_environment_overrides_dotenv(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (clean_env / ".env").write_text(
+        "NEWS_DIR=/from/dotenv\nLOG_LEVEL=ERROR\nNEWS_RESCAN_SECONDS=60\n"
+    )
+    monkeypatch.setenv("NEWS_DIR", "/from/environment")
+    monkeypatch.setenv("LOG_LEVEL", "warning")
+
+    settings = Settings.load()
+
+    assert settings.news_dir == Path("/from/environment")
+    assert settings.log_level == "WARNING"
+    assert settings.news_rescan_seconds == 60, "what the environment does not set comes from .env"
+
+
+def test_home_is_expanded(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(clean_env))
+    monkeypatch.setenv("NEWS_DIR", "~/news")
+
+    assert Settings.load().news_dir == clean_env / "news"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("DISCORD_API_BASE", "ftp://discord.example.com/api"),
+        ("DISCORD_API_BASE", "discord.com/api/v10"),
+        ("DISCORD_API_BASE", "ws://discord.example.com/api"),
+        ("DISCORD_GATEWAY_URL", "https://gateway.discord.gg/"),
+        ("DISCORD_GATEWAY_URL", "wss://"),
+        ("COMMAND_GUILD_IDS", "abc"),
+        ("COMMAND_GUILD_IDS", "123,abc"),
+        ("COMMAND_GUILD_IDS", "-5"),
+        ("COMMAND_GUILD_IDS", "0"),
+        ("COMMAND_GUILD_IDS", "²"),
+        ("COMMAND_GUILD_IDS", "1.5"),
+        ("NEWS_RESCAN_SECONDS", "0"),
+        ("NEWS_RESCAN_SECONDS", "x"),
+        ("NEWS_RESCAN_SECONDS", "4"),
+        ("NEWS_RESCAN_SECONDS", "-300"),
+        ("NEWS_RESCAN_SECONDS", "1e3"),
+        ("LOG_LEVEL", "loud"),
+        ("LOG_LEVEL", "verbose"),
+    ],
+)
+def test_bad_value_names_the_setting_and_never_the_token(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    monkeypatch.setenv("DISCORD_TOKEN", TOKEN)
+    monkeypatch.setenv(name, value)
+
+    with pytest.raises(SettingsError) as raised:
+        Settings.load()
+
+    message = str(raised.value)
+    assert name in message
+    assert TOKEN not in message and "s3cr3t" not in message
+
+
+def test_smallest_rescan_interval_is_accepted(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NEWS_RESCAN_SECONDS", "5")
+
+    assert Settings.load().news_rescan_seconds == 5
+
+
+def test_token_never_appears_in_repr(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DISCORD_TOKEN", TOKEN)
+
+    settings = Settings.load()
+
+    assert settings.require_token() == TOKEN
+    assert TOKEN not in repr(settings)
+    assert TOKEN not in str(settings)
+    assert "s3cr3t" not in f"{settings!r} {settings}"
+
+
+def test_missing_token_is_explained(clean_env: Path) -> None:
+    with pytest.raises(SettingsError, match="DISCORD_TOKEN is not set"):
+        Settings.load().require_token()
+
+
+def test_malformed_dotenv_names_file_and_line_but_not_its_content(clean_env: Path) -> None:
+    (clean_env / ".env").write_text(f"LOG_LEVEL=INFO\n{TOKEN}\n")
+
+    with pytest.raises(SettingsError) as raised:
+        Settings.load()
+
+    assert ".env, line 2: expected KEY=value" in str(raised.value)
+    assert TOKEN not in str(raised.value)
+
+
+def test_undecodable_dotenv_is_a_settings_error(clean_env: Path) -> None:
+    (clean_env / ".env").write_bytes(b"DISCORD_TOKEN=\xff\xfe\n")
+
+    with pytest.raises(SettingsError, match="cannot read"):
+        Settings.load()
+
+
+def test_explicit_values_skip_the_process_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOG_LEVEL", "loud")
+
+    settings = Settings.load(environ={"LOG_LEVEL": "error"}, dotenv=None)
+
+    assert settings.log_level == "ERROR"

@@ -1,0 +1,380 @@
+"""The SQLite store: connection settings, schema migrations, and the article repository."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.corpus.files import parse_article_bytes
+from bot.corpus.urls import article_id_for, url_key
+from bot.store.articles import ArticleRecord, ArticleRepository, FileOutcome
+from bot.store.database import (
+    BUSY_TIMEOUT_MS,
+    Database,
+    StoreError,
+    latest_schema_version,
+    migrations,
+)
+
+TABLES = {
+    "source_files",
+    "articles",
+    "article_urls",
+    "article_related",
+    "topics",
+    "article_topics",
+    "articles_fts",
+}
+
+
+async def rows(database: Database, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+    async with database.connection.execute(sql, params) as cursor:
+        return [tuple(row) for row in await cursor.fetchall()]
+
+
+async def value(database: Database, sql: str, *params: Any) -> Any:
+    (row,) = await rows(database, sql, *params)
+    return row[0]
+
+
+def holding(path: str, text: str) -> FileOutcome:
+    """The outcome of a file at ``path`` that holds the article in ``text``."""
+    record = ArticleRecord.from_article(parse_article_bytes(text.encode()))
+    return FileOutcome(path, mtime_ns=1, size=len(text), record=record)
+
+
+@pytest.fixture
+def repository(database: Database) -> ArticleRepository:
+    return ArticleRepository(database)
+
+
+@pytest.fixture
+def save(repository: ArticleRepository, article_text: Callable[..., str]):
+    """``await save(path, slug, **overrides)``: record one file holding one article; its id."""
+
+    async def save_one(path: str, slug: str | None = None, **overrides: Any) -> str:
+        outcome = holding(path, article_text(slug or Path(path).stem, **overrides))
+        await repository.save_files([outcome])
+        assert outcome.record is not None
+        return outcome.record.id
+
+    return save_one
+
+
+# --------------------------------------------------------------------------- the database
+
+
+async def test_connection_settings(database: Database) -> None:
+    assert await value(database, "PRAGMA journal_mode") == "wal"
+    assert await value(database, "PRAGMA busy_timeout") == BUSY_TIMEOUT_MS > 0
+    assert await value(database, "PRAGMA foreign_keys") == 1
+
+
+async def test_fresh_database_reaches_the_latest_schema(database: Database) -> None:
+    names = {row[0] for row in await rows(database, "SELECT name FROM sqlite_master")}
+
+    assert await database.schema_version() == latest_schema_version()
+    assert names >= TABLES
+
+
+def test_migrations_are_numbered_in_order() -> None:
+    versions = [version for version, _, _ in migrations()]
+
+    assert versions == sorted(set(versions))
+    assert versions[-1] == latest_schema_version()
+
+
+async def test_older_database_is_upgraded_in_place(tmp_path: Path) -> None:
+    """Everything but the newest migration applied (with one migration: an empty file at 0)."""
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as old:
+        old.execute("CREATE TABLE kept_by_upgrade (x INTEGER)")
+        old.execute("INSERT INTO kept_by_upgrade VALUES (42)")
+        applied = migrations()[:-1]
+        for _, _, sql in applied:
+            old.executescript(sql)
+        old.execute(f"PRAGMA user_version = {applied[-1][0] if applied else 0}")
+    old.close()
+
+    async with await Database.open(path) as database:
+        names = {row[0] for row in await rows(database, "SELECT name FROM sqlite_master")}
+        assert await database.schema_version() == latest_schema_version()
+        assert names >= TABLES
+        assert await value(database, "SELECT x FROM kept_by_upgrade") == 42
+
+
+async def test_reopening_keeps_data_and_does_not_migrate_again(
+    tmp_path: Path, article_text
+) -> None:
+    path = tmp_path / "ainews.sqlite3"
+    async with await Database.open(path) as database:
+        await ArticleRepository(database).save_files([holding("/c/a.md", article_text("a"))])
+
+    async with await Database.open(path) as database:
+        assert await database.schema_version() == latest_schema_version()
+        assert await ArticleRepository(database).count_active() == 1
+
+
+async def test_newer_database_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "from-the-future.sqlite3"
+    with sqlite3.connect(path) as newer:
+        newer.execute(f"PRAGMA user_version = {latest_schema_version() + 1}")
+    newer.close()
+
+    with pytest.raises(StoreError, match="upgrade ai-news-bot") as raised:
+        await Database.open(path)
+
+    assert str(path) in str(raised.value)
+    with sqlite3.connect(path) as after:
+        assert after.execute("PRAGMA user_version").fetchone()[0] == latest_schema_version() + 1
+        assert after.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
+    after.close()
+
+
+async def test_a_file_that_is_not_a_database_is_a_store_error(tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("these are my notes, not a database\n" * 100)
+
+    with pytest.raises(StoreError, match=r"notes\.txt"):
+        await Database.open(path)
+
+    assert path.read_text().startswith("these are my notes")
+
+
+async def test_a_path_under_a_file_is_a_store_error(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+
+    with pytest.raises(StoreError, match="cannot open the database"):
+        await Database.open(tmp_path / "file" / "ainews.sqlite3")
+
+
+async def test_open_creates_missing_folders(tmp_path: Path) -> None:
+    async with await Database.open(tmp_path / "a" / "b" / "ainews.sqlite3"):
+        pass
+
+    assert (tmp_path / "a" / "b" / "ainews.sqlite3").is_file()
+
+
+async def test_transaction_rolls_back_when_the_block_raises(database: Database) -> None:
+    with pytest.raises(RuntimeError):
+        async with database.transaction() as db:
+            await db.execute("INSERT INTO topics (key, name) VALUES ('x', 'X')")
+            raise RuntimeError("changed my mind")
+
+    assert await rows(database, "SELECT * FROM topics") == []
+    async with database.transaction() as db:  # and the next one still works
+        await db.execute("INSERT INTO topics (key, name) VALUES ('y', 'Y')")
+    assert await rows(database, "SELECT key FROM topics") == [("y",)]
+
+
+# --------------------------------------------------------------------------- files and articles
+
+
+async def test_save_files_is_all_or_nothing(
+    repository: ArticleRepository, database, article_text
+) -> None:
+    good = holding("/c/good.md", article_text("good"))
+    neither = FileOutcome("/c/broken-outcome.md", 1, 1)  # no record and no error: violates CHECK
+
+    with pytest.raises(sqlite3.IntegrityError):
+        await repository.save_files([good, neither])
+
+    assert await rows(database, "SELECT * FROM source_files") == []
+    assert await rows(database, "SELECT * FROM articles") == []
+
+
+async def test_rejected_file_is_recorded_without_an_article(repository, database) -> None:
+    await repository.save_files([FileOutcome("/c/bad.md", 5, 6, error="title: required")])
+
+    assert await rows(database, "SELECT * FROM source_files") == [
+        ("/c/bad.md", 5, 6, None, "title: required")
+    ]
+    assert await rows(database, "SELECT * FROM articles") == []
+
+
+async def test_known_files_are_those_under_the_root_only(repository, save) -> None:
+    for path in ["/c/a.md", "/c/sub/b.md", "/c2/x.md", "/c.md", "/b/c.md"]:
+        await save(path)
+
+    assert sorted(await repository.known_files("/c")) == ["/c/a.md", "/c/sub/b.md"]
+    assert sorted(await repository.known_files("/c.md")) == ["/c.md"]
+
+
+async def test_same_article_in_two_files_is_one_article(repository, database, article_text) -> None:
+    text = article_text("same")
+    await repository.save_files([holding("/c/a.md", text), holding("/c/b.md", text)])
+
+    assert await repository.count_active() == 1
+    assert await repository.forget_files(["/c/a.md"]) == 0
+    assert await repository.count_active() == 1
+    assert await repository.forget_files(["/c/b.md"]) == 1
+    assert await repository.count_active() == 0
+    assert await value(database, "SELECT count(*) FROM articles") == 1, "history is kept"
+
+
+async def test_article_urls_hold_canonical_webUrl_and_amp_aliases(database, save) -> None:
+    web = "https://News.example.com/tech/x?utm_source=feed"
+    amp = "https://amp.news.example.com/tech/x#amp"
+    cdn = "https://amp-news-example-com.cdn.ampproject.org/c/s/amp.news.example.com/tech/x"
+    article_id = await save("/c/x.md", webUrl=web, ampWebUrl=amp, cdnAmpWebUrl=cdn)
+
+    keys = await rows(database, "SELECT url_key, article_id FROM article_urls")
+
+    assert article_id == article_id_for(web)
+    assert sorted(keys) == sorted((url_key(u), article_id) for u in (web, amp, cdn))
+    assert (url_key("https://news.example.com/tech/x"), article_id) in keys, "canonical form"
+
+
+async def test_topics_keep_display_name_and_casefolded_key(
+    repository, database, article_text
+) -> None:
+    await repository.save_files(
+        [
+            holding("/c/a.md", article_text("a", topics=["AI Hardware", "Robotics"])),
+            holding("/c/b.md", article_text("b", topics=["ai hardware"])),
+        ]
+    )
+    await repository.save_files([holding("/c/c.md", article_text("c", topics=["ROBOTICS"]))])
+
+    assert await rows(database, "SELECT key, name FROM topics ORDER BY key") == [
+        ("ai hardware", "AI Hardware"),
+        ("robotics", "Robotics"),
+    ]
+    assert (
+        await value(database, "SELECT count(*) FROM article_topics WHERE topic_key = 'ai hardware'")
+        == 2
+    )
+    assert (
+        await value(database, "SELECT count(*) FROM article_topics WHERE topic_key = 'robotics'")
+        == 2
+    )
+
+
+async def test_changed_article_replaces_its_topics_and_urls(database, save) -> None:
+    article_id = await save(
+        "/c/a.md", topics=["Old Topic"], ampWebUrl="https://amp.example.com/old"
+    )
+    await save("/c/a.md", topics=["New Topic"], ampWebUrl="https://amp.example.com/new")
+
+    assert await rows(database, "SELECT topic_key FROM article_topics") == [("new topic",)]
+    keys = {
+        row[0]
+        for row in await rows(
+            database, "SELECT url_key FROM article_urls WHERE article_id = ?", article_id
+        )
+    }
+    assert url_key("https://amp.example.com/new") in keys
+    assert url_key("https://amp.example.com/old") not in keys
+
+
+# --------------------------------------------------------------------------- full-text search
+
+
+async def search(database: Database, query: str) -> list[str]:
+    """Article ids matching ``query``, best first."""
+    found = await rows(
+        database,
+        "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? ORDER BY bm25(articles_fts)",
+        query,
+    )
+    ids = []
+    for (seq,) in found:
+        ids.append(await value(database, "SELECT id FROM articles WHERE seq = ?", seq))
+    return ids
+
+
+async def test_search_finds_title_excerpt_provider_and_topic_words(database, save) -> None:
+    chip = await save(
+        "/c/chip.md",
+        title="Lumara raises funds for photonic interconnects",
+        excerpt="The startup links accelerators with light instead of copper.",
+        provider={"name": "Silicon Harbor News"},
+        topics=["Quantum Computing"],
+    )
+    robot = await save(
+        "/c/robot.md",
+        title="Meridian home robot folds laundry",
+        excerpt="A household robot that sorts socks.",
+        provider={"name": "Robotics Example Review"},
+        topics=["Humanoid Robots"],
+    )
+
+    assert await search(database, "photonic") == [chip]  # title
+    assert await search(database, "copper") == [chip]  # excerpt
+    assert await search(database, "harbor") == [chip]  # provider
+    assert await search(database, "quantum") == [chip]  # topic
+    assert await search(database, "socks") == [robot]
+    assert await search(database, "humanoid") == [robot]
+    assert await search(database, "nothing_like_this") == []
+
+
+async def test_search_ranks_by_relevance_and_ignores_accents(database, save) -> None:
+    once = await save("/c/once.md", title="City council meets", excerpt="Robots were mentioned.")
+    often = await save("/c/often.md", title="Robots, robots, robots", excerpt="All about robots.")
+    cafe = await save("/c/cafe.md", title="Café opens with a barista robot")
+
+    assert (await search(database, "robots"))[:2] == [often, once]
+    assert await search(database, "cafe") == [cafe]
+    assert await search(database, "café") == [cafe]
+
+
+async def test_search_follows_changes_without_duplicates(database, save) -> None:
+    article_id = await save("/c/a.md", title="Original headline about turbines")
+    await save("/c/a.md", title="Corrected headline about windmills")
+    await save("/c/a.md", title="Corrected headline about windmills")
+
+    assert await search(database, "turbines") == []
+    assert await search(database, "windmills") == [article_id]
+
+
+# --------------------------------------------------------------------------- stories
+
+
+async def story_of(database: Database, article_id: str) -> str:
+    return await value(database, "SELECT story_id FROM articles WHERE id = ?", article_id)
+
+
+def related(web: str, amp: str | None = None) -> list[dict[str, str]]:
+    item = {"title": "Related coverage", "webUrl": web}
+    return [item | {"ampWebUrl": amp}] if amp else [item]
+
+
+async def test_regroup_links_coverage_by_webUrl_or_amp_alias(repository, database, save) -> None:
+    b = await save("/c/b.md")
+    a = await save("/c/a.md", related=related("HTTPS://news.example.com/tech/b?utm_source=x"))
+    d = await save("/c/d.md")
+    c = await save(
+        "/c/c.md",
+        related=related(
+            "https://elsewhere.example.org/d", amp="https://amp.news.example.com/tech/d"
+        ),
+    )
+    e = await save("/c/e.md", related=related("https://outside.example.org/not-in-corpus"))
+
+    await repository.regroup_stories()
+
+    assert await story_of(database, a) == await story_of(database, b) == min(a, b)
+    assert await story_of(database, c) == await story_of(database, d) == min(c, d)
+    assert min(a, b) != min(c, d)
+    assert await story_of(database, e) == e
+
+
+async def test_stories_are_connected_groups_and_regroup_when_links_go(
+    repository, database, save
+) -> None:
+    hub = await save("/c/hub.md")
+    left = await save("/c/left.md", related=related("https://news.example.com/tech/hub"))
+    right = await save("/c/right.md", related=related("https://news.example.com/tech/left"))
+    await repository.regroup_stories()
+
+    assert {await story_of(database, x) for x in (hub, left, right)} == {min(hub, left, right)}
+
+    await save("/c/right.md")  # no related any more
+    await repository.regroup_stories()
+
+    assert await story_of(database, right) == right
+    assert await story_of(database, hub) == await story_of(database, left) == min(hub, left)
