@@ -21,8 +21,10 @@ import discord
 from discord.ext import commands
 
 from bot.cards import NO_MENTIONS
+from bot.delivery import DigestDeliverer
 from bot.discord_endpoints import point_discord_at
 from bot.ingest import CorpusReport
+from bot.pacing import Pacer
 from bot.settings import Settings
 from bot.store.articles import ArticleRepository
 from bot.store.bot_state import BotState
@@ -33,7 +35,7 @@ from bot.tree import NewsCommandTree
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("bot.cogs.corpus_watch", "bot.cogs.news")
+EXTENSIONS = ("bot.cogs.corpus_watch", "bot.cogs.news", "bot.cogs.digests")
 COMMAND_SYNC_KEY = "command_sync"
 
 Clock = Callable[[], datetime]
@@ -62,6 +64,8 @@ class NewsBot(commands.Bot):
         self.catalog = NewsCatalog(database)
         self.ledger = Ledger(database)
         self.state = BotState(database)
+        self.pacer = Pacer()
+        self.deliverer = DigestDeliverer(self)
         #: Set once the first corpus scan has finished; commands work on what is indexed so far.
         self.corpus_ready = asyncio.Event()
         self.last_rescan: CorpusReport | None = None

@@ -61,11 +61,7 @@ class NewsCommands(commands.Cog):
     async def topic_autocomplete(
         self, interaction: Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        topics = suggest_topics(await self.bot.catalog.topics(), current)
-        return [
-            app_commands.Choice(name=f"{t.name} ({t.article_count})"[:100], value=t.name[:100])
-            for t in topics
-        ]
+        return await topic_choices(self.bot, current)
 
     @app_commands.command(name="latest", description="The newest AI news on every topic")
     @app_commands.describe(
@@ -194,6 +190,15 @@ class MoreNewsButton(
         topic = await topic_from_token(cog, self.topic_token)
         count = max(1, min(self.count, 10))
         await cog.show_newest(interaction, topic, count, include_seen=False, private=False)
+
+
+async def topic_choices(bot: NewsBot, typed: str) -> list[app_commands.Choice[str]]:
+    """Autocomplete for a topic option: at most 25, busiest first, with article counts."""
+    topics = suggest_topics(await bot.catalog.topics(), typed)
+    return [
+        app_commands.Choice(name=f"{t.name} ({t.article_count})"[:100], value=t.name[:100])
+        for t in topics
+    ]
 
 
 def topic_token(topic: TopicStats | None) -> str:

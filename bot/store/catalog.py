@@ -20,9 +20,14 @@ TOPIC_FIRST_BELOW = 2_000
 MAX_SEARCH_TERMS = 12
 _SEARCH_TERM = re.compile(r"\w+", re.UNICODE)
 
-_UNSEEN_IN_CHANNEL = (
+#: Not yet posted in the channel: no article of the same story is in its ledger, nor planned by
+#: a digest delivery still in progress there.
+UNSEEN_IN_CHANNEL = (
     " AND NOT EXISTS (SELECT 1 FROM articles AS s CROSS JOIN ledger AS l"
     " ON l.channel_id = :channel AND l.article_id = s.id WHERE s.story_id = a.story_id)"
+    " AND NOT EXISTS (SELECT 1 FROM deliveries AS d CROSS JOIN delivery_items AS i"
+    " ON i.delivery_id = d.id WHERE d.channel_id = :channel AND d.state = 'pending'"
+    " AND i.story_id = a.story_id)"
 )
 
 
@@ -93,7 +98,7 @@ class NewsCatalog:
         """The newest active articles (of ``topic``), not yet posted in ``channel_id``."""
         where = " AND a.active"
         if channel_id is not None:
-            where += _UNSEEN_IN_CHANNEL
+            where += UNSEEN_IN_CHANNEL
         params: dict[str, object] = {"channel": channel_id, "limit": limit * 2 + 4}
         if topic is None:
             sql = f"SELECT a.data, a.story_id FROM articles AS a WHERE a.active = 1{where}"
@@ -111,7 +116,7 @@ class NewsCatalog:
             )
             params["topic"] = topic.key
         sql += " ORDER BY a.published_at DESC, a.id LIMIT :limit"
-        return _one_per_story(await self._fetch(sql, params), limit)
+        return one_per_story(await self._fetch(sql, params), limit)
 
     async def search(self, query: str, *, limit: int) -> list[StoredArticle]:
         """Best matches for ``query`` by bm25 (title weighs most), newest first on ties."""
@@ -124,7 +129,7 @@ class NewsCatalog:
             " ORDER BY bm25(articles_fts, 10.0, 3.0, 2.0, 5.0), a.published_at DESC"
             " LIMIT :limit"
         )
-        return _one_per_story(
+        return one_per_story(
             await self._fetch(sql, {"match": expression, "limit": limit * 2 + 4}), limit
         )
 
@@ -134,7 +139,7 @@ class NewsCatalog:
         return [StoredArticle(article_from_json(data), story_id) for data, story_id in rows]
 
 
-def _one_per_story(found: list[StoredArticle], limit: int) -> list[StoredArticle]:
+def one_per_story(found: list[StoredArticle], limit: int) -> list[StoredArticle]:
     stories: set[str] = set()
     page = []
     for item in found:
