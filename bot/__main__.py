@@ -21,7 +21,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemaining
 from bot import __version__
 from bot.app import run_bot
 from bot.corpus.scan import CorpusPathError
+from bot.demo import run_demo
 from bot.ingest import CorpusReport, ProgressCallback, check_corpus, ingest_corpus
+from bot.logging_setup import setup_logging
 from bot.settings import Settings, SettingsError, log_level_number
 from bot.store.articles import ArticleRepository
 from bot.store.database import Database, StoreError
@@ -59,13 +61,23 @@ def _parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run the bot (needs DISCORD_TOKEN)")
     run.set_defaults(handler=_run)
+
+    demo = commands.add_parser(
+        "demo", help="see the bot work: a local Discord sandbox and a guided tour (no token)"
+    )
+    demo.set_defaults(handler=lambda args, settings: run_demo())
     return parser
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
-    settings.require_token()
-    discord.utils.setup_logging(level=log_level_number(settings), root=True)
-    asyncio.run(run_bot(settings))
+    setup_logging(log_level_number(settings), settings.require_token())
+    try:
+        asyncio.run(run_bot(settings))
+    except discord.LoginFailure:
+        raise SettingsError(
+            "DISCORD_TOKEN was refused by Discord: check the bot token in the Discord developer "
+            "portal"
+        ) from None
     return EXIT_OK
 
 

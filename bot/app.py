@@ -12,6 +12,7 @@ import asyncio
 import hashlib
 import json
 import logging
+import signal
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -35,8 +36,9 @@ from bot.tree import NewsCommandTree
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("bot.cogs.corpus_watch", "bot.cogs.news", "bot.cogs.digests")
+EXTENSIONS = ("bot.cogs.corpus_watch", "bot.cogs.news", "bot.cogs.digests", "bot.cogs.status")
 COMMAND_SYNC_KEY = "command_sync"
+SHUTDOWN_GRACE_SECONDS = 10
 
 Clock = Callable[[], datetime]
 
@@ -69,6 +71,7 @@ class NewsBot(commands.Bot):
         #: Set once the first corpus scan has finished; commands work on what is indexed so far.
         self.corpus_ready = asyncio.Event()
         self.last_rescan: CorpusReport | None = None
+        self.last_rescan_at: datetime | None = None
         self._posting_locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
 
     def posting_lock(self, channel_id: int) -> asyncio.Lock:
@@ -103,13 +106,44 @@ class NewsBot(commands.Bot):
         await self.state.set(COMMAND_SYNC_KEY, fingerprint)
         return True
 
+    async def shutdown(self) -> None:
+        """Stop cleanly: no new deliveries, those under way get a grace period, then close.
+
+        A delivery still unfinished after the grace period is left pending; the exactly-once
+        recovery resolves it at the next start."""
+        log.info("shutting down: no new deliveries; waiting for those under way")
+        self.deliverer.stop_accepting()
+        if not await self.deliverer.wait_idle(SHUTDOWN_GRACE_SECONDS):
+            log.warning(
+                "deliveries still under way after %d s; recovery will resolve them",
+                SHUTDOWN_GRACE_SECONDS,
+            )
+        await self.close()
+
 
 async def run_bot(settings: Settings) -> None:
-    """Run the bot until it is closed: the database opened first and closed last."""
+    """Run the bot until it is closed or gets SIGTERM/SIGINT: the database opened first and
+    closed last."""
     token = settings.require_token()
     point_discord_at(settings.discord_api_base, settings.discord_gateway_url)
-    async with (
-        await Database.open(settings.database_path) as database,
-        NewsBot(settings=settings, database=database) as bot,
-    ):
-        await bot.start(token)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        async with (
+            await Database.open(settings.database_path) as database,
+            NewsBot(settings=settings, database=database) as bot,
+        ):
+            running = asyncio.create_task(bot.start(token), name="ainews-bot")
+            stopping = asyncio.create_task(stop.wait(), name="ainews-stop-signal")
+            await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            if stopping.done():
+                await bot.shutdown()
+            else:
+                stopping.cancel()
+            await running
+    finally:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+    log.info("stopped")

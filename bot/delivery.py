@@ -19,6 +19,8 @@ import asyncio
 import enum
 import logging
 import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -54,6 +56,7 @@ class Outcome(enum.Enum):
     NOTHING_NEW = "nothing new"
     FAILED = "failed"
     RETRYING = "retrying"
+    SHUTTING_DOWN = "not started: the bot is shutting down"
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,9 +74,27 @@ class DigestDeliverer:
         self.bot = bot
         self.digests = DigestRepository(bot.database)
         self._in_flight = asyncio.Semaphore(CONCURRENT_DELIVERIES)
+        self._stopping = False
+        self._active = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def stop_accepting(self) -> None:
+        """From now on no delivery starts (shutdown); those under way may finish."""
+        self._stopping = True
+
+    async def wait_idle(self, grace_seconds: float) -> bool:
+        """Wait until no delivery is under way; False if some still were after the grace."""
+        try:
+            await asyncio.wait_for(self._idle.wait(), grace_seconds)
+        except TimeoutError:
+            return False
+        return True
 
     async def run_due(self) -> list[DeliveryResult]:
         """One scheduler pass: retry pending deliveries that are due, then deliver due digests."""
+        if self._stopping:
+            return []
         now = self.bot.clock()
         pending = [
             p for p in await self.digests.pending_deliveries() if await self._retry_due(p, now)
@@ -87,7 +108,9 @@ class DigestDeliverer:
         self, digest: Digest, *, scheduled: bool, limit: int | None = None
     ) -> DeliveryResult:
         """Deliver what is new for ``digest`` now (``limit`` overrides its max_items)."""
-        async with self._in_flight, self.bot.posting_lock(digest.channel_id):
+        if self._stopping:
+            return DeliveryResult(digest.channel_id, Outcome.SHUTTING_DOWN)
+        async with self._slot(digest.channel_id):
             for pending in await self.digests.pending_deliveries(digest.channel_id):
                 result = await self._send(pending, check_channel=True)
                 if result.outcome is not Outcome.SENT:
@@ -138,8 +161,23 @@ class DigestDeliverer:
         )
 
     async def _resume(self, pending: PendingDelivery) -> DeliveryResult:
-        async with self._in_flight, self.bot.posting_lock(pending.channel_id):
+        if self._stopping:
+            return DeliveryResult(pending.channel_id, Outcome.SHUTTING_DOWN)
+        async with self._slot(pending.channel_id):
             return await self._send(pending, check_channel=True)
+
+    @asynccontextmanager
+    async def _slot(self, channel_id: int) -> AsyncIterator[None]:
+        """One delivery under way: bounded in number, one per channel, counted for shutdown."""
+        async with self._in_flight, self.bot.posting_lock(channel_id):
+            self._active += 1
+            self._idle.clear()
+            try:
+                yield
+            finally:
+                self._active -= 1
+                if not self._active:
+                    self._idle.set()
 
     async def _retry_due(self, pending: PendingDelivery, now: datetime) -> bool:
         retry_at = await self.digests.retry_at(pending.id)

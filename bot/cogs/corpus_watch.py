@@ -45,7 +45,7 @@ async def rescan_corpus(bot: NewsBot) -> None:
         return
     finally:
         bot.corpus_ready.set()
-    bot.last_rescan = report
+    bot.last_rescan, bot.last_rescan_at = report, bot.clock()
     if report.ingested or report.withdrawn:
         bot.catalog.forget_cached_topics()
     for rejection in report.rejected[:20]:

@@ -6,6 +6,7 @@ not shown twice in a channel. ``private:True`` answers only the member and recor
 
 from __future__ import annotations
 
+import logging
 import re
 import zlib
 from collections.abc import Sequence
@@ -19,10 +20,12 @@ from bot.cards import NO_MENTIONS, article_embed, pack_embeds
 from bot.store.catalog import StoredArticle, TopicStats
 from bot.store.ledger import PostedArticle
 from bot.topic_matching import suggest_topics
-from bot.tree import UserFacingError
+from bot.tree import UNEXPECTED_ERROR_REPLY, UserFacingError, reply_privately
 
 if TYPE_CHECKING:
     from bot.app import NewsBot
+
+log = logging.getLogger(__name__)
 
 Interaction = discord.Interaction["NewsBot"]
 Count = app_commands.Range[int, 1, 10]
@@ -185,11 +188,19 @@ class MoreNewsButton(
         return cls(match["topic"], int(match["count"]))
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        cog = interaction.client.get_cog("NewsCommands")
-        assert isinstance(cog, NewsCommands)
-        topic = await topic_from_token(cog, self.topic_token)
-        count = max(1, min(self.count, 10))
-        await cog.show_newest(interaction, topic, count, include_seen=False, private=False)
+        # discord.py only logs what a button's callback raises (the command tree's on_error is for
+        # commands), which would leave the member with "This interaction failed": answer here.
+        try:
+            cog = interaction.client.get_cog("NewsCommands")
+            assert isinstance(cog, NewsCommands)
+            topic = await topic_from_token(cog, self.topic_token)
+            count = max(1, min(self.count, 10))
+            await cog.show_newest(interaction, topic, count, include_seen=False, private=False)
+        except UserFacingError as error:
+            await reply_privately(interaction, str(error))
+        except Exception:
+            log.exception("the More button %s failed", self.custom_id)
+            await reply_privately(interaction, UNEXPECTED_ERROR_REPLY)
 
 
 async def topic_choices(bot: NewsBot, typed: str) -> list[app_commands.Choice[str]]:

@@ -1,0 +1,234 @@
+"""The bot's life: start-up, command sync, corpus rescans, restarts, a wrong token, intents."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import discord
+import pytest
+from discord import app_commands
+
+from bot.__main__ import main
+from bot.app import NewsBot, run_bot
+from bot.cogs.corpus_watch import CorpusWatch, rescan_corpus
+from bot.discord_endpoints import current_discord_endpoints, point_discord_at
+from bot.sandbox.sandbox import Sandbox
+from tests.cogs.conftest import NewsWorld, start_news_bot
+from tests.conftest import write_article_file
+
+OUR_COMMANDS = {"news", "latest", "topics", "search"}
+
+
+def names(commands: list[dict]) -> set[str]:
+    return {command["name"] for command in commands}
+
+
+def titles(embeds: list[dict]) -> list[str]:
+    return [embed["title"] for embed in embeds]
+
+
+async def test_commands_are_synced_once_and_again_only_when_they_change(
+    sandbox: Sandbox, world: NewsWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with start_news_bot(sandbox, world.settings):
+        pass
+    assert sandbox.sync_count(world.guild) == 1
+    assert sandbox.sync_count() == 0
+    assert OUR_COMMANDS <= names(sandbox.registered_commands(world.guild))
+
+    async with start_news_bot(sandbox, world.settings):
+        answer = await sandbox.invoke("topics", member=world.reader, channel=world.news)
+        assert answer.embeds
+    assert sandbox.sync_count(world.guild) == 1
+
+    second = sandbox.create_guild("Second server")
+    both = replace(world.settings, command_guild_ids=(world.guild.id, second.id))
+    async with start_news_bot(sandbox, both):
+        pass
+    assert (sandbox.sync_count(world.guild), sandbox.sync_count(second)) == (2, 1)
+    assert OUR_COMMANDS <= names(sandbox.registered_commands(second))
+
+    # A new release rewords /news (the extension is loaded afresh at every start, so the
+    # change is made where every command is turned into its definition).
+    to_dict = app_commands.Command.to_dict
+
+    def reworded(command: app_commands.Command, tree: app_commands.CommandTree) -> dict:
+        definition = to_dict(command, tree)
+        if command.name == "news":
+            definition["description"] = "Fresh AI news on one topic"
+        return definition
+
+    monkeypatch.setattr(app_commands.Command, "to_dict", reworded)
+    async with start_news_bot(sandbox, both):
+        pass
+    assert (sandbox.sync_count(world.guild), sandbox.sync_count(second)) == (3, 2)
+    (news,) = [c for c in sandbox.registered_commands(second) if c["name"] == "news"]
+    assert news["description"] == "Fresh AI news on one topic"
+    assert sandbox.sync_count() == 0
+
+
+async def test_without_command_guild_ids_the_commands_are_synced_globally(
+    sandbox: Sandbox, world: NewsWorld
+) -> None:
+    everywhere = replace(world.settings, command_guild_ids=())
+    async with start_news_bot(sandbox, everywhere):
+        assert sandbox.sync_count() == 1
+        assert sandbox.sync_count(world.guild) == 0
+        assert OUR_COMMANDS <= names(sandbox.registered_commands())
+        result = await sandbox.invoke(
+            "news", member=world.reader, channel=world.news, options={"topic": "Robotics"}
+        )
+        assert not result.ephemeral and result.embeds
+
+
+async def test_a_rescan_brings_new_changed_and_deleted_files_into_the_commands(
+    sandbox: Sandbox, world: NewsWorld, corpus_dir: Path
+) -> None:
+    settings = replace(world.settings, news_rescan_seconds=17)
+    async with start_news_bot(sandbox, settings) as bot:
+        watch = bot.get_cog("CorpusWatch")
+        assert watch is not None and type(watch).__name__ == CorpusWatch.__name__
+        assert watch.rescan.is_running()
+        assert watch.rescan.seconds == settings.news_rescan_seconds
+
+        gone_title = "Orchard Compute switches new AI data centre to direct liquid cooling"
+        before = await sandbox.invoke(
+            "search", member=world.reader, channel=world.news, options={"query": "orchard"}
+        )
+        assert gone_title in titles(before.embeds)
+
+        write_article_file(
+            corpus_dir,
+            "diamond-quantum-sensors",
+            title="Diamond quantum sensors read brain signals through the skull",
+            topics=["Quantum Sensing", "AI Research"],
+            publishedDateTime=datetime(2027, 1, 5, 8, 0, tzinfo=UTC),
+        )
+        changed = corpus_dir / "camera-trap-species-model.md"
+        old_title = "Open model identifies 1,200 species in camera-trap footage for conservation groups"
+        new_title = "Open model now tells apart 3,400 species in camera-trap footage"
+        changed.write_text(
+            changed.read_text(encoding="utf-8").replace(old_title, new_title), encoding="utf-8"
+        )
+        (corpus_dir / "orchard-compute-liquid-cooling.md").unlink()
+
+        await rescan_corpus(bot)
+
+        assert bot.last_rescan is not None
+        report = bot.last_rescan
+        assert (report.ingested, report.withdrawn, report.rejected) == (2, 1, [])
+        typed = await sandbox.autocomplete(
+            "news", focused="topic", value="quant", member=world.reader, channel=world.news
+        )
+        assert "Quantum Sensing" in [choice["value"] for choice in typed.choices or []]
+        new = await sandbox.invoke(
+            "news", member=world.reader, channel=world.news, options={"topic": "quantum sensing"}
+        )
+        assert titles(new.embeds) == [
+            "Diamond quantum sensors read brain signals through the skull"
+        ]
+        renamed = await sandbox.invoke(
+            "search", member=world.reader, channel=world.news, options={"query": "camera-trap"}
+        )
+        assert new_title in titles(renamed.embeds)
+        assert not any(old_title in title for title in titles(renamed.embeds))
+        after = await sandbox.invoke(
+            "search", member=world.reader, channel=world.other, options={"query": "orchard"}
+        )
+        assert gone_title not in titles(after.embeds)
+        everything = await sandbox.invoke(
+            "latest",
+            member=world.reader,
+            channel=world.other,
+            options={"count": 10, "include_seen": True},
+        )
+        assert gone_title not in titles(everything.embeds)
+
+
+async def test_a_restart_keeps_what_was_posted(sandbox: Sandbox, world: NewsWorld) -> None:
+    async with start_news_bot(sandbox, world.settings) as bot:
+        first = await sandbox.invoke(
+            "news",
+            member=world.reader,
+            channel=world.news,
+            options={"topic": "Microsoft AI", "count": 10},
+        )
+        async with bot.posting_lock(world.news.id):  # recorded: a later restart
+            pass
+    assert first.embeds and not first.ephemeral
+
+    async with start_news_bot(sandbox, world.settings):
+        again = await sandbox.invoke(
+            "news", member=world.reader, channel=world.news, options={"topic": "Microsoft AI"}
+        )
+        latest = await sandbox.invoke(
+            "latest", member=world.reader, channel=world.news, options={"count": 10}
+        )
+    assert again.ephemeral and "caught up" in (again.content or "")
+    assert f"{len(first.embeds)} articles were already posted" in (again.content or "")
+    assert latest.embeds and not set(titles(latest.embeds)) & set(titles(first.embeds))
+
+
+def test_run_without_a_token_exits_2_with_a_clear_message(
+    clean_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["run"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("ainews: DISCORD_TOKEN is not set")
+    assert "Traceback" not in err
+
+
+async def test_a_wrong_token_fails_login_cleanly(sandbox: Sandbox, world: NewsWorld) -> None:
+    wrong = replace(world.settings, discord_token=sandbox.token[:-4] + "nope")
+    saved = current_discord_endpoints()
+    try:
+        async with asyncio.timeout(5):
+            with pytest.raises(discord.LoginFailure):
+                await run_bot(wrong)
+    finally:
+        point_discord_at(*saved)
+    assert sandbox.counters.statuses[401] == 1  # tried once, not retried in a loop
+
+
+async def test_ainews_run_with_a_wrong_token_says_so_and_exits_2(
+    sandbox: Sandbox, world: NewsWorld, tmp_path: Path
+) -> None:
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "DISCORD_TOKEN": sandbox.token[:-4] + "nope",
+        "DISCORD_API_BASE": sandbox.api_base,
+        "DISCORD_GATEWAY_URL": sandbox.gateway_url,
+        "NEWS_DIR": str(world.settings.news_dir),
+        "DATABASE_PATH": str(tmp_path / "cli.sqlite3"),
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    async with asyncio.timeout(20):
+        _, stderr = await process.communicate()
+    err = stderr.decode()
+    assert process.returncode == 2, err
+    assert "ainews: " in err and "DISCORD_TOKEN" in err
+    assert "Traceback" not in err
+    assert env["DISCORD_TOKEN"] not in err
+
+
+async def test_the_bot_asks_for_no_privileged_intents(news_bot: NewsBot) -> None:
+    intents = news_bot.intents
+    assert intents.guilds
+    assert not intents.members
+    assert not intents.presences
+    assert not intents.message_content
+    assert news_bot.is_ready()  # the sandbox grants no privileged intent, and it connected
