@@ -62,6 +62,12 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run the bot (needs DISCORD_TOKEN)")
     run.set_defaults(handler=_run)
 
+    backup = commands.add_parser(
+        "backup", help="copy the database to DEST safely, even while the bot runs"
+    )
+    backup.add_argument("dest", type=Path, help="the backup file to write (must not exist)")
+    backup.set_defaults(handler=_backup)
+
     demo = commands.add_parser(
         "demo", help="see the bot work: a local Discord sandbox and a guided tour (no token)"
     )
@@ -78,6 +84,18 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             "DISCORD_TOKEN was refused by Discord: check the bot token in the Discord developer "
             "portal"
         ) from None
+    return EXIT_OK
+
+
+def _backup(args: argparse.Namespace, settings: Settings) -> int:
+    async def run() -> None:
+        async with await Database.open(settings.database_path) as database:
+            await database.backup_to(args.dest)
+
+    if args.dest.exists():
+        raise SettingsError(f"{args.dest} already exists: choose a new file for the backup")
+    asyncio.run(run())
+    print(f"backed up {settings.database_path} to {args.dest}")
     return EXIT_OK
 
 

@@ -92,6 +92,13 @@ class Database:
                 raise
             await self.connection.execute("COMMIT")
 
+    async def backup_to(self, destination: Path) -> None:
+        """A consistent copy of the database in a new file, taken while others keep writing."""
+        try:
+            await self.connection.execute("VACUUM INTO ?", (str(destination),))
+        except sqlite3.Error as error:
+            raise StoreError(f"cannot back up to {destination}: {error}") from error
+
     async def schema_version(self) -> int:
         async with self.connection.execute("PRAGMA user_version") as cursor:
             row = await cursor.fetchone()
