@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 EXTENSIONS = ("bot.cogs.corpus_watch", "bot.cogs.news", "bot.cogs.digests", "bot.cogs.status")
 COMMAND_SYNC_KEY = "command_sync"
 SHUTDOWN_GRACE_SECONDS = 10
+DEFER_AFTER_SECONDS = 1.5
 
 Clock = Callable[[], datetime]
 
@@ -72,6 +73,8 @@ class NewsBot(commands.Bot):
         self.corpus_ready = asyncio.Event()
         self.last_rescan: CorpusReport | None = None
         self.last_rescan_at: datetime | None = None
+        #: A command not answered within this many seconds is deferred (Discord allows 3).
+        self.defer_after = DEFER_AFTER_SECONDS
         self._posting_locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
 
     def posting_lock(self, channel_id: int) -> asyncio.Lock:
@@ -139,10 +142,16 @@ async def run_bot(settings: Settings) -> None:
             stopping = asyncio.create_task(stop.wait(), name="ainews-stop-signal")
             await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
             if stopping.done():
+                if not bot.is_ready():
+                    # Stopped while starting (login, command sync, connecting): end the start
+                    # there, rather than let it fail on the connection shutdown closes.
+                    running.cancel()
                 await bot.shutdown()
             else:
                 stopping.cancel()
-            await running
+            await asyncio.wait({running})
+            if not running.cancelled():
+                running.result()
     finally:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)

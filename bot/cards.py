@@ -82,8 +82,9 @@ _OPEN, _CLOSE = "\x00", "\x01"
 _HIDE_BRACKETS = str.maketrans({"[": _OPEN, "]": _CLOSE})
 _LINK_TEXT_BRACKETS = str.maketrans({"[": "(", "]": ")"})
 #: ``<#channel>``, ``</command:id>``, ``<:emoji:id>``, ``<a:emoji:id>``, ``<t:timestamp>``.
-#: (User and role mentions are left to :func:`discord.utils.escape_mentions`.)
-_DISCORD_TOKEN = re.compile(r"<(?=[#/:]|a:|t:)")
+#: User and role mentions too, whatever the length of the id: escape_mentions only knows
+#: 17-20 digit ids, while Discord renders ``<@123>`` as a mention of an unknown user.
+_DISCORD_TOKEN = re.compile(r"<(?=[#/:]|a:|t:|@(?!\u200b))")
 _ORDERED_LIST_ITEM = re.compile(r"^(\s*\d+)\.(?=\s)", re.MULTILINE)
 #: Characters that would end or break the target of a masked link.
 _LINK_TARGET_UNSAFE = str.maketrans({"(": "%28", ")": "%29", "<": "%3C", ">": "%3E", "\\": "%5C"})

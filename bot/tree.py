@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
@@ -48,14 +52,65 @@ class NewsCommandTree(app_commands.CommandTree["NewsBot"]):
         await reply_privately(interaction, reply)
 
 
+def _response_lock(interaction: discord.Interaction[NewsBot]) -> asyncio.Lock:
+    """One lock per interaction, so a deferral and the answer never both go out first."""
+    lock = interaction.extras.get("response_lock")
+    if lock is None:
+        lock = interaction.extras["response_lock"] = asyncio.Lock()
+    return lock
+
+
+@asynccontextmanager
+async def deferred_if_slow(
+    interaction: discord.Interaction[NewsBot], *, ephemeral: bool
+) -> AsyncIterator[None]:
+    """Defer the interaction if the block has not answered within ``bot.defer_after`` seconds.
+
+    Discord drops an interaction not answered within 3 s. A fast answer goes out directly; a
+    slow one (a busy database, a channel whose posting lock is held) shows "thinking…" first
+    and arrives as a followup (see :func:`send_answer`)."""
+    lock = _response_lock(interaction)
+
+    async def defer_when_late() -> None:
+        await asyncio.sleep(interaction.client.defer_after)
+        async with lock:
+            if not interaction.response.is_done():
+                await interaction.response.defer(ephemeral=ephemeral, thinking=True)
+                interaction.extras["deferred_publicly"] = not ephemeral
+
+    deferral = asyncio.create_task(defer_when_late(), name=f"defer-{interaction.id}")
+    try:
+        yield
+    finally:
+        if lock.locked():  # the deferral is being sent: let it finish, never cut it in half
+            await asyncio.wait({deferral})
+        else:
+            deferral.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await deferral
+
+
+async def send_answer(interaction: discord.Interaction[NewsBot], **message: Any) -> int | None:
+    """Send a message as the interaction's answer (or a followup once answered or deferred);
+    returns the message id Discord gave it."""
+    async with _response_lock(interaction):
+        if interaction.response.is_done():
+            return (await interaction.followup.send(wait=True, **message)).id
+        return (await interaction.response.send_message(**message)).message_id
+
+
 async def reply_privately(interaction: discord.Interaction[NewsBot], text: str) -> None:
     """An ephemeral answer, as the first response or as a followup; never raises."""
     try:
-        if interaction.response.is_done():
-            await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
-        else:
-            await interaction.response.send_message(
-                text, ephemeral=True, allowed_mentions=NO_MENTIONS
-            )
+        async with _response_lock(interaction):
+            if interaction.extras.pop("deferred_publicly", False):
+                # A followup would fill the public "thinking…" message: remove it instead.
+                await interaction.delete_original_response()
+            if interaction.response.is_done():
+                await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
+            else:
+                await interaction.response.send_message(
+                    text, ephemeral=True, allowed_mentions=NO_MENTIONS
+                )
     except discord.HTTPException as failure:
         log.warning("could not answer interaction %s: %s", interaction.id, failure)

@@ -20,7 +20,13 @@ from bot.cards import NO_MENTIONS, article_embed, pack_embeds
 from bot.store.catalog import StoredArticle, TopicStats
 from bot.store.ledger import PostedArticle
 from bot.topic_matching import suggest_topics
-from bot.tree import UNEXPECTED_ERROR_REPLY, UserFacingError, reply_privately
+from bot.tree import (
+    UNEXPECTED_ERROR_REPLY,
+    UserFacingError,
+    deferred_if_slow,
+    reply_privately,
+    send_answer,
+)
 
 if TYPE_CHECKING:
     from bot.app import NewsBot
@@ -107,11 +113,12 @@ class NewsCommands(commands.Cog):
         count: Count = DEFAULT_COUNT,
         private: bool = False,
     ) -> None:
-        found = await self.bot.catalog.search(query, limit=count)
-        if not found:
-            shown = discord.utils.escape_markdown(query.strip()[:100]) or "that"
-            raise UserFacingError(f"No articles match “{shown}”. Try fewer or other words.")
-        await post_articles(interaction, found, private=private, more=None)
+        async with deferred_if_slow(interaction, ephemeral=private):
+            found = await self.bot.catalog.search(query, limit=count)
+            if not found:
+                shown = discord.utils.escape_markdown(query.strip()[:100]) or "that"
+                raise UserFacingError(f"No articles match “{shown}”. Try fewer or other words.")
+            await post_articles(interaction, found, private=private, more=None)
 
     async def known_topic(self, typed: str) -> TopicStats:
         found = await self.bot.catalog.topic(typed)
@@ -132,7 +139,10 @@ class NewsCommands(commands.Cog):
         private: bool,
     ) -> None:
         assert interaction.channel_id is not None
-        async with self.bot.posting_lock(interaction.channel_id):
+        async with (
+            deferred_if_slow(interaction, ephemeral=private),
+            self.bot.posting_lock(interaction.channel_id),
+        ):
             found = await self.bot.catalog.newest(
                 topic=topic,
                 channel_id=None if include_seen else interaction.channel_id,
@@ -255,11 +265,7 @@ async def post_articles(
         }
         if view is not None:
             send["view"] = view
-        if index == 0:
-            response = await interaction.response.send_message(**send)
-            message_id = response.message_id
-        else:
-            message_id = (await interaction.followup.send(wait=True, **send)).id
+        message_id = await send_answer(interaction, **send)
         if not private and message_id is not None and interaction.channel_id is not None:
             await bot.ledger.record_posted(
                 guild_id=interaction.guild_id,
