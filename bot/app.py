@@ -113,15 +113,30 @@ class NewsBot(commands.Bot):
         """Stop cleanly: no new deliveries, those under way get a grace period, then close.
 
         A delivery still unfinished after the grace period is left pending; the exactly-once
-        recovery resolves it at the next start."""
+        recovery resolves it at the next start. A command that posted gets the same grace to
+        record it in the ledger before the caller closes the database."""
         log.info("shutting down: no new deliveries; waiting for those under way")
         self.deliverer.stop_accepting()
+        deadline = asyncio.get_running_loop().time() + SHUTDOWN_GRACE_SECONDS
         if not await self.deliverer.wait_idle(SHUTDOWN_GRACE_SECONDS):
             log.warning(
                 "deliveries still under way after %d s; recovery will resolve them",
                 SHUTDOWN_GRACE_SECONDS,
             )
+        await self._postings_finished(deadline)
         await self.close()
+        await self._postings_finished(deadline)
+
+    async def _postings_finished(self, deadline: float) -> None:
+        """Wait (until ``deadline``, loop time) for every posting lock held now to be released."""
+        try:
+            async with asyncio.timeout_at(deadline):
+                for lock in list(self._posting_locks.values()):
+                    if lock.locked():
+                        async with lock:
+                            pass
+        except TimeoutError:
+            log.warning("a command was still posting at shutdown; it may not be recorded")
 
 
 async def run_bot(settings: Settings) -> None:

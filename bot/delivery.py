@@ -114,6 +114,10 @@ class DigestDeliverer:
             for pending in await self.digests.pending_deliveries(digest.channel_id):
                 result = await self._send(pending, check_channel=True)
                 if result.outcome is not Outcome.SENT:
+                    if scheduled:  # this run's one attempt is spent: the schedule moves on
+                        await self.digests.set_next_run(
+                            digest.channel_id, next_run_after(digest.schedule, self.bot.clock())
+                        )
                     return result
             now = self.bot.clock()
             parts = await self.compose(digest, limit)
@@ -149,12 +153,11 @@ class DigestDeliverer:
         wanted = digest if limit is None else _with_max_items(digest, limit)
         chosen = await self.digests.unposted_articles(wanted, size)
         overflow = {}
+        chosen_stories = [item.story_id for item in chosen]
         for topic in topics:
-            in_digest = sum(
-                1 for item in chosen if topic.key in {n.casefold() for n in item.article.topics}
+            overflow[topic.name] = await self.digests.unposted_count(
+                digest.channel_id, topic.key, excluding_stories=chosen_stories
             )
-            unposted = await self.digests.unposted_count(digest.channel_id, topic.key)
-            overflow[topic.name] = max(0, unposted - in_digest)
         local_now = self.bot.clock().astimezone(digest.schedule.zone)
         return compose_digest(
             chosen, overflow, topic_names=[t.name for t in topics], local_now=local_now
@@ -164,7 +167,13 @@ class DigestDeliverer:
         if self._stopping:
             return DeliveryResult(pending.channel_id, Outcome.SHUTTING_DOWN)
         async with self._slot(pending.channel_id):
-            return await self._send(pending, check_channel=True)
+            # Listed before waiting for the channel: another delivery (/digest now) may have
+            # resolved it meanwhile, so take it as it is now, if it is still pending.
+            current = await self.digests.pending_deliveries(pending.channel_id)
+            still = next((p for p in current if p.id == pending.id), None)
+            if still is None:
+                return DeliveryResult(pending.channel_id, Outcome.NOTHING_NEW)
+            return await self._send(still, check_channel=True)
 
     @asynccontextmanager
     async def _slot(self, channel_id: int) -> AsyncIterator[None]:
@@ -204,6 +213,8 @@ class DigestDeliverer:
             return await self._failed(pending, _failure_reason(error))
         except (discord.DiscordServerError, aiohttp.ClientError, TimeoutError) as error:
             return await self._postpone(pending, f"Discord did not answer properly ({error})")
+        except discord.HTTPException as error:  # a 400, a 429 without Via: retrying won't help
+            return await self._failed(pending, _failure_reason(error))
         now = self.bot.clock()
         await self.digests.finish_delivery(pending.id, "sent", now, None)
         await self.digests.mark_delivered(pending.channel_id, now)

@@ -2,7 +2,8 @@
 
 ``ainews run`` logs through discord.py's own setup (one format for the bot and the library) at
 LOG_LEVEL. A filter on the handler removes the bot token and interaction/webhook tokens (they
-appear in request URLs at DEBUG level) from every record before it is written.
+appear at DEBUG level in request URLs and in the gateway events discord.py logs whole) from every
+record before it is written.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import discord
 
 REDACTED = "[redacted]"
 _URL_TOKENS = re.compile(r"(/(?:webhooks|interactions)/\d+/)[\w.-]{20,}")
+#: A ``token`` field in a logged payload, e.g. INTERACTION_CREATE's ``'token': '...'``.
+_PAYLOAD_TOKENS = re.compile(r"""(['"]token['"]\s*:\s*)(['"])[^'"]+\2""")
 
 
 class SecretRedactor(logging.Filter):
@@ -37,6 +40,7 @@ class SecretRedactor(logging.Filter):
     def redact(self, text: str) -> str:
         for secret in self.secrets:
             text = text.replace(secret, REDACTED)
+        text = _PAYLOAD_TOKENS.sub(rf"\1\2{REDACTED}\2", text)
         return _URL_TOKENS.sub(rf"\1{REDACTED}", text)
 
 

@@ -53,7 +53,7 @@ def parse_timezone(value: str) -> str:
         return "UTC"
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder such as "Europe"
         raise ScheduleError(
             f"“{value}” is not a timezone: use an IANA name such as Europe/Paris, "
             "America/New_York or UTC (start typing for suggestions)."

@@ -3,11 +3,14 @@
 Profiling a 100,000-file corpus showed the YAML parse is where ingest spends its time: even
 libyaml's C parser pays for building an event and a node object per token. Curators' tools write
 a small, regular subset of YAML (block mappings and sequences, quoted or plain one-line
-scalars), and this module reads that subset directly from the lines. Anything outside it (flow
-collections, anchors and aliases, tags, block scalars, multi-line or escaped strings, tabs, odd
-indentation) makes the fast path give up, and the document goes to PyYAML's safe loader, so the
-result is always what ``yaml.safe_load`` returns. Plain scalars are typed by PyYAML's own resolver
-and constructor, so ``115``, ``false``, ``~`` and timestamps come out exactly as PyYAML makes them.
+scalars), and this module reads that subset directly: one regular expression splits every line
+into its indentation, ``- `` indicator, ``key:`` and value, and one loop with an explicit stack of
+the open collections builds the result (no recursion, so deep nesting costs no stack). Anything
+outside the subset (flow collections, anchors and aliases, tags, block scalars, multi-line or
+escaped strings, tabs, odd indentation, a value PyYAML's constructors refuse) makes the fast path
+give up, and the document goes to PyYAML's safe loader, so the result is always what
+``yaml.safe_load`` returns, errors included. Plain scalars are typed by PyYAML's own resolver and
+constructor, so ``115``, ``false``, ``~`` and timestamps come out exactly as PyYAML makes them.
 Tests check the two agree on every file of the sample corpus, the benchmark corpus and the
 hostile cases.
 """
@@ -15,12 +18,12 @@ hostile cases.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
-from yaml.reader import Reader
 from yaml.resolver import Resolver
 
 try:
@@ -31,20 +34,32 @@ except ImportError:  # pragma: no cover - PyYAML built without libyaml
 MAX_FLOW_NESTING = 64
 #: Bound on the columns of block structure (indentation and ``- ``/``? ``/``: `` indicators) a
 #: line may open with: block collections nest at least one level per two columns, and libyaml's
-#: composer recurses once per level (``- - - ...`` 30,000 deep crashes a worker thread).
+#: composer recurses once per level (``- - - ...`` 30,000 deep crashes a worker thread). The
+#: fast path gives up on a block opened beyond it, so the bound holds on both paths.
 MAX_BLOCK_COLUMNS = 1_000
 #: Bound on the pairs merge keys (``<<: *a``) copy: aliases share nodes, but merges copy every
 #: pair, so nine merges of nine merges ... expand exponentially (a "billion laughs" of pairs).
 MAX_MERGED_PAIRS = 10_000
 _FLOW_BRACKETS = re.compile(r"[\[\]{}]")
 _BLOCK_PREFIX = re.compile(r"^[ \t?:-]*", re.MULTILINE)
-#: Line breaks for YAML besides ``\n``; the fast path reads lines split on ``\n`` only.
-_OTHER_LINE_BREAKS = re.compile("[\r\x85\u2028\u2029]")
 _MERGE_TAG = "tag:yaml.org,2002:merge"
-#: A line's indentation and its content: blank lines and comment lines do not match.
-_CONTENT_LINE = re.compile(r"^( *)([^ #\n](?:[^\n]*[^ \n])?) *$", re.MULTILINE)
-_KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*):(?: +|$)")
+#: The characters the fast path reads: YAML's printable set (PyYAML's ``Reader.NON_PRINTABLE``
+#: excludes the rest) without the tab and the line breaks other than ``\n``, since lines are split
+#: on ``\n`` only and indentation is counted in spaces.
+_FAST_PATH_TEXT = re.compile(
+    "[\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]*"
+)
+#: One line: its indentation, a ``- `` sequence indicator, a plain ``key:`` and the rest (a value,
+#: a comment, or nothing; trailing spaces included). Every line matches, blank and comment lines
+#: as neither indicator nor key with a rest that is empty or starts with ``#``.
+_LINE = re.compile(r"^( *)(- +)?(?:([A-Za-z_][A-Za-z0-9_-]*):(?: +|$))?(.*)$", re.MULTILINE)
+#: A plain scalar may not start with these (indicators, quotes, escapes; ``-`` only before a digit).
 _PLAIN_FIRST_FORBIDDEN = frozenset("&*!|>[]{}%@`,?:#-\"'\\")
+#: A double-quoted scalar whose only escapes are ``\"`` and ``\\`` (titles quoting a phrase).
+_DOUBLE_QUOTED = re.compile(r'"([^"\\]*(?:\\["\\][^"\\]*)*)"')
+_QUOTE_ESCAPE = re.compile(r'\\(["\\])')
+#: The timestamp form curators' tools write, which PyYAML makes ``datetime(..., tzinfo=utc)``.
+_UTC_TIMESTAMP = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})Z")
 _STR_TAG = "tag:yaml.org,2002:str"
 _resolver = Resolver()
 _constructor = SafeConstructor()
@@ -55,6 +70,14 @@ _constructors = {
     "tag:yaml.org,2002:float": _constructor.construct_yaml_float,
     "tag:yaml.org,2002:timestamp": _constructor.construct_yaml_timestamp,
 }
+#: Plain scalars already typed (keys and small values repeat from file to file); values are
+#: immutable (``None``, bools, numbers, strings, dates), so sharing them is safe.
+_plain_cache: dict[str, Any] = {}
+_PLAIN_CACHE_SIZE = 4096
+_MISSING = object()
+#: The key under which the document's value is kept while parsing (see :func:`_parse_fast`).
+_DOCUMENT = object()
+_NO_KEY = object()
 
 
 class NestingTooDeepError(yaml.YAMLError):
@@ -78,8 +101,8 @@ def load_front_matter_yaml(text: str) -> Any:
     :class:`MergeTooLargeError` for merge keys that would expand exponentially.
     """
     try:
-        return _FastSubsetParser(text).parse()
-    except (_NotTheCommonSubset, RecursionError):
+        return _parse_fast(text)
+    except _NotTheCommonSubset:
         _check_flow_nesting(text)
         _check_block_nesting(text)
         loader = SafeLoader(text)
@@ -91,10 +114,6 @@ def load_front_matter_yaml(text: str) -> Any:
             return loader.construct_document(node)
         finally:
             loader.dispose()
-
-
-_plain_cache: dict[str, Any] = {}
-_PLAIN_CACHE_SIZE = 4096
 
 
 def _check_flow_nesting(text: str) -> None:
@@ -141,13 +160,135 @@ def _check_merge_expansion(root: Node) -> None:
             merged_size[id(node)] = len(node.value) + merged
 
 
+def _parse_fast(text: str) -> Any:
+    """The document's value, read line by line; :class:`_NotTheCommonSubset` if it is unusual.
+
+    The open collections form a stack: ``current`` is the innermost, at column ``indent``, and
+    ``enclosing`` holds the ones around it. A line at a column left of ``indent`` closes
+    collections; one right of it may only open the value of a ``key:`` that ended the line
+    before (``pending``); anything else at a deeper column (a continuation line) gives up. The
+    document itself is a mapping at column -1 whose one key, :data:`_DOCUMENT`, is pending.
+    """
+    if _FAST_PATH_TEXT.fullmatch(text) is None:
+        raise _NotTheCommonSubset
+    cache = _plain_cache
+    document: dict[Any, Any] = {}
+    current: Any = document  # a dict or a list
+    indent = -1
+    is_mapping = True
+    enclosing: list[tuple[Any, int, bool]] = []
+    pending: Any = _DOCUMENT
+    for spaces, dash, key, value in _LINE.findall(text):
+        if not (key or dash):
+            if not value or value[0] == "#":
+                continue  # a blank or comment line
+            raise _NotTheCommonSubset  # a scalar alone: multi-line scalar, '"key": 1', '? x'...
+        column = len(spaces)
+        if pending is not _NO_KEY:
+            # The pending key's value: the block starting on this line if it is indented more
+            # (a sequence may also start at the key's own column), else null.
+            if column > indent or (dash and column == indent):
+                if column > MAX_BLOCK_COLUMNS:
+                    raise _NotTheCommonSubset
+                block: Any = [] if dash else {}
+                current[pending] = block
+                enclosing.append((current, indent, is_mapping))
+                current, indent, is_mapping = block, column, not dash
+            else:
+                current[pending] = None
+            pending = _NO_KEY
+        while column < indent:
+            current, indent, is_mapping = enclosing.pop()
+        if column != indent:
+            raise _NotTheCommonSubset  # a continuation line, or odd indentation
+        if dash:
+            if is_mapping:
+                raise _NotTheCommonSubset  # "- " at a mapping's column, not after "key:"
+            if not key:
+                if not value:
+                    raise _NotTheCommonSubset  # "-" alone: a null item or a block below it
+                if value[-1] == " ":
+                    value = value.rstrip(" ")
+                # Inline the two common cases of _scalar: "text" and a plain scalar seen before.
+                if value[0] == '"' and value.find('"', 1) == len(value) - 1 and "\\" not in value:
+                    current.append(value[1:-1])
+                else:
+                    item = cache.get(value, _MISSING)
+                    current.append(_scalar(value) if item is _MISSING else item)
+                continue
+            # "- key: ...": the item is a mapping whose keys line up with this first one.
+            block = {}
+            current.append(block)
+            enclosing.append((current, indent, False))
+            current, indent, is_mapping = block, column + len(dash), True
+            if indent > MAX_BLOCK_COLUMNS:
+                raise _NotTheCommonSubset
+        elif not is_mapping:
+            # A key at a sequence's column ends the sequence if it is the value of a key at
+            # that same column ("topics:\n- AI\nnext: 1"); any other sequence is a mapping's
+            # only content, or the document's, at its column.
+            if enclosing[-1][1] != column:
+                raise _NotTheCommonSubset
+            current, indent, is_mapping = enclosing.pop()
+        name = cache.get(key, _MISSING)
+        if name is _MISSING:
+            name = _plain_scalar(key)
+        if not value or value[0] == "#":
+            pending = name  # the value is on the lines that follow, or null
+            continue
+        if value[-1] == " ":
+            value = value.rstrip(" ")
+        if value[0] == '"' and value.find('"', 1) == len(value) - 1 and "\\" not in value:
+            current[name] = value[1:-1]
+        else:
+            item = cache.get(value, _MISSING)
+            current[name] = _scalar(value) if item is _MISSING else item
+    if pending is not _NO_KEY:
+        current[pending] = None
+    return document[_DOCUMENT]
+
+
+def _scalar(text: str) -> Any:
+    """A one-line scalar (no leading or trailing spaces) as PyYAML reads it, if it is simple."""
+    first = text[0]
+    if first == '"':
+        quoted = _DOUBLE_QUOTED.fullmatch(text)
+        if quoted is None:
+            raise _NotTheCommonSubset  # other escapes, text after the closing quote, or none
+        return _QUOTE_ESCAPE.sub(r"\1", quoted.group(1))
+    if first == "'":
+        body = text[1:-1]
+        if len(text) < 2 or text[-1] != "'" or body.replace("''", "").count("'"):
+            raise _NotTheCommonSubset
+        return body.replace("''", "'")
+    if first in _PLAIN_FIRST_FORBIDDEN and not (first == "-" and text[1:2].isdigit()):
+        raise _NotTheCommonSubset
+    comment = text.find(" #")
+    if comment != -1:
+        text = text[:comment].rstrip(" ")
+    if ": " in text or text.endswith(":"):
+        raise _NotTheCommonSubset
+    return _plain_scalar(text)
+
+
 def _plain_scalar(text: str) -> Any:
-    """A plain scalar typed as PyYAML types it; memoised, since keys and small values repeat."""
+    """A plain scalar typed as PyYAML types it; memoised, since keys and small values repeat.
+
+    A value PyYAML's constructors refuse (``2020-02-30``) gives up rather than raising here:
+    PyYAML reads the whole document before it constructs values, so a syntax error further on
+    is what it reports, and only the full parser knows whether there is one.
+    """
+    value = _plain_cache.get(text, _MISSING)
+    if value is not _MISSING:
+        return value
+    moment = _UTC_TIMESTAMP.fullmatch(text)
     try:
-        return _plain_cache[text]
-    except KeyError:
-        pass
-    value = _resolve_plain_scalar(text)
+        if moment is not None:  # unique per article: built directly, and not memoised
+            year, month, day, hour, minute, second = map(int, moment.groups())
+            return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+        value = _resolve_plain_scalar(text)
+    except Exception:  # ValueError, OverflowError, ... from the constructors
+        raise _NotTheCommonSubset from None
     if len(_plain_cache) >= _PLAIN_CACHE_SIZE:
         _plain_cache.clear()
     _plain_cache[text] = value
@@ -162,99 +303,3 @@ def _resolve_plain_scalar(text: str) -> Any:
     if construct is None:
         raise _NotTheCommonSubset
     return construct(ScalarNode(tag, text))
-
-
-class _FastSubsetParser:
-    """Block mappings and sequences of one-line scalars, read line by line."""
-
-    def __init__(self, text: str) -> None:
-        if "\t" in text or Reader.NON_PRINTABLE.search(text) or _OTHER_LINE_BREAKS.search(text):
-            raise _NotTheCommonSubset
-        self.lines = [(len(indent), content) for indent, content in _CONTENT_LINE.findall(text)]
-        self.index = 0
-
-    def parse(self) -> Any:
-        if not self.lines:
-            return None
-        value = self._block(self.lines[0][0])
-        if self.index != len(self.lines):
-            raise _NotTheCommonSubset
-        return value
-
-    def _block(self, indent: int) -> Any:
-        content = self.lines[self.index][1]
-        if content == "-" or content.startswith("- "):
-            return self._sequence(indent)
-        return self._mapping(indent)
-
-    def _mapping(self, indent: int) -> dict[Any, Any]:
-        mapping: dict[Any, Any] = {}
-        while self.index < len(self.lines):
-            line_indent, content = self.lines[self.index]
-            if line_indent < indent or (line_indent == indent and content.startswith("- ")):
-                break
-            match = _KEY.match(content)
-            if line_indent > indent or match is None:
-                raise _NotTheCommonSubset
-            self.index += 1
-            key = _plain_scalar(match.group(1))
-            mapping[key] = self._value(content[match.end() :], indent)
-        return mapping
-
-    def _sequence(self, indent: int) -> list[Any]:
-        items: list[Any] = []
-        while self.index < len(self.lines):
-            line_indent, content = self.lines[self.index]
-            if line_indent < indent or not content.startswith("- "):
-                break
-            if line_indent > indent:
-                raise _NotTheCommonSubset
-            item = content[2:].lstrip(" ")
-            item_indent = indent + len(content) - len(item)
-            if _KEY.match(item):
-                self.lines[self.index] = (item_indent, item)
-                items.append(self._mapping(item_indent))
-            else:
-                self.index += 1
-                items.append(self._scalar(item))
-                self._no_continuation(indent)
-        return items
-
-    def _value(self, rest: str, indent: int) -> Any:
-        if not rest or rest.startswith("#"):
-            if self.index < len(self.lines):
-                next_indent, content = self.lines[self.index]
-                if next_indent > indent:
-                    return self._block(next_indent)
-                if next_indent == indent and content.startswith("- "):
-                    return self._sequence(indent)
-            return None
-        value = self._scalar(rest)
-        self._no_continuation(indent)
-        return value
-
-    def _no_continuation(self, indent: int) -> None:
-        if self.index < len(self.lines) and self.lines[self.index][0] > indent:
-            raise _NotTheCommonSubset
-
-    @staticmethod
-    def _scalar(text: str) -> Any:
-        first = text[0]
-        if first == '"':
-            end = text.find('"', 1)
-            if end != len(text) - 1 or "\\" in text:
-                raise _NotTheCommonSubset
-            return text[1:end]
-        if first == "'":
-            body = text[1:-1]
-            if len(text) < 2 or text[-1] != "'" or body.replace("''", "").count("'"):
-                raise _NotTheCommonSubset
-            return body.replace("''", "'")
-        if first in _PLAIN_FIRST_FORBIDDEN and not (first == "-" and text[1:2].isdigit()):
-            raise _NotTheCommonSubset
-        comment = text.find(" #")
-        if comment != -1:
-            text = text[:comment].rstrip(" ")
-        if ": " in text or text.endswith(":"):
-            raise _NotTheCommonSubset
-        return _plain_scalar(text)

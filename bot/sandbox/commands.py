@@ -49,6 +49,7 @@ class CommandRegistry:
         self._snowflakes = snowflakes
         self._scopes: dict[int | None, list[Json]] = {}
         self.syncs: Counter[int | None] = Counter()
+        self._allowed: set[tuple[int, str, int]] = set()
 
     def overwrite(self, scope: int | None, commands: Sequence[Json]) -> list[Json]:
         """Bulk-overwrite a scope, keeping the ids of commands that stay (Discord does)."""
@@ -79,6 +80,15 @@ class CommandRegistry:
         """The commands registered in a scope."""
         return list(self._scopes.get(scope, []))
 
+    def allow(self, guild_id: int, name: str, member_id: int) -> None:
+        """A server admin's override (Server Settings > Integrations): the member may use
+        ``/name`` in the guild whatever its default member permissions."""
+        self._allowed.add((guild_id, name, member_id))
+
+    def allowed_by_override(self, guild_id: int, name: str, member_id: int) -> bool:
+        """Whether an override lets the member use ``/name`` in the guild."""
+        return (guild_id, name, member_id) in self._allowed
+
     def find(self, name: str, guild_id: int) -> Json:
         """A chat-input command visible in the guild: guild commands first, then global."""
         for scope in (guild_id, None):
@@ -92,7 +102,7 @@ def check_member_may_use(command: Json, member: Member) -> None:
     """Refuse what Discord's client hides: a command whose default permissions exceed the member's.
 
     ``"0"`` means administrators only. (A server admin can override this in the guild's
-    integration settings; the sandbox models the default.)
+    integration settings: :meth:`Sandbox.allow_command`.)
     """
     needed = command.get("default_member_permissions")
     if needed is None:

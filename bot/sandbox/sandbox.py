@@ -84,6 +84,7 @@ class Sandbox:
             faults=self.faults,
             counters=self.counters,
             token=self.token,
+            clock=self.config.clock,
         )
         self._runner: web.AppRunner | None = None
         self.api_base = ""
@@ -188,6 +189,12 @@ class Sandbox:
         self.world.add_bot(guild)
         self.gateway.dispatch("GUILD_CREATE", guild.to_payload(), Intent.GUILDS)
 
+    def allow_command(self, guild: Guild, command: str, member: Member) -> None:
+        """Model a server admin overriding ``/command``'s default member permissions for
+        ``member`` (Server Settings > Integrations): the member may then invoke it. The
+        interaction still carries the member's own permissions, as on Discord."""
+        self.commands.allow(guild.id, command.split()[0], member.id)
+
     # -- acting as users -----------------------------------------------------------------
 
     async def invoke(
@@ -262,7 +269,8 @@ class Sandbox:
     ) -> Json:
         name, *path = command.split()
         registered = self.commands.find(name, channel.guild.id)
-        check_member_may_use(registered, member)
+        if not self.commands.allowed_by_override(channel.guild.id, name, member.id):
+            check_member_may_use(registered, member)
         return build_command_data(registered, path, options, member, focused=focused)
 
     async def _interact(

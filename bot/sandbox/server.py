@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 from aiohttp import BodyPartReader, hdrs, web
 
 from bot.sandbox.commands import CommandRegistry
+from bot.sandbox.config import Clock
 from bot.sandbox.counters import Counters
 from bot.sandbox.errors import (
     ApiError,
@@ -38,6 +40,8 @@ API_PREFIX = "/api/v10"
 GATEWAY_PATH = "/gateway"
 MAJOR_PARAMETERS = ("channel_id", "guild_id", "webhook_id", "interaction_id", "token")
 TEXT_CHANNELS = (ChannelType.TEXT, ChannelType.ANNOUNCEMENT, ChannelType.VOICE)
+NONCE_WINDOW = 300.0
+"""Seconds during which a message nonce sent with ``enforce_nonce`` is unique ("a few minutes")."""
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -52,6 +56,11 @@ def json_response(
         headers=headers,
         content_type="application/json",
     )
+
+
+def _server_error(status: int) -> web.Response:
+    """An injected failure's answer."""
+    return json_response({"message": f"{status}: Server Error", "code": 0}, status)
 
 
 def no_content() -> web.Response:
@@ -135,6 +144,7 @@ class Api:
         faults: Faults,
         counters: Counters,
         token: str,
+        clock: Clock = time.monotonic,
     ) -> None:
         self.world = world
         self.commands = commands
@@ -144,7 +154,9 @@ class Api:
         self.faults = faults
         self.counters = counters
         self.token = token
+        self.clock = clock
         self._specs: dict[object, RouteSpec] = {}
+        self._nonces: dict[tuple[int, str], tuple[Message, float]] = {}
 
     def routes(self) -> list[RouteSpec]:
         """Every REST route the sandbox serves."""
@@ -217,9 +229,12 @@ class Api:
     async def _answer(self, request: web.Request, spec: RouteSpec) -> web.StreamResponse:
         if self.faults.latency:
             await asyncio.sleep(self.faults.latency)
+        held = self.faults.take_hold(spec.method, spec.path)
+        if held is not None and not held.after_handling and not await held.wait_for_decision():
+            return _server_error(503)
         status = self.faults.take_failure(spec.method, spec.path)
         if status is not None:
-            return json_response({"message": f"{status}: Server Error", "code": 0}, status)
+            return _server_error(status)
         authorized = request.headers.get(hdrs.AUTHORIZATION) == f"Bot {self.token}"
         if spec.bot_auth and not authorized:
             return json_response(unauthorized().payload(), 401)
@@ -237,6 +252,11 @@ class Api:
         except Exception as error:
             self.counters.internal_error(error)
             response = json_response({"message": "500: Internal Server Error", "code": 0}, 500)
+        if held is not None and held.after_handling and not await held.wait_for_decision():
+            return _server_error(503)
+        status = self.faults.take_failure_after_handling(spec.method, spec.path)
+        if status is not None:
+            return _server_error(status)
         response.headers.update(verdict.headers)
         return response
 
@@ -301,6 +321,9 @@ class Api:
         Needs View Channel (else 403 50001), Send Messages, Embed Links when it has embeds and
         Attach Files when it has files (else 403 50013). Discord silently drops embeds without
         Embed Links; the sandbox refuses instead, so a bot missing the permission is noticed.
+        With ``enforce_nonce``, a nonce already used in the channel within NONCE_WINDOW returns
+        that message instead of posting again (discord.py sends one with every message, so its
+        own retry of a 500 does not post twice).
         """
         body, uploads = await read_message_body(request)
         needs = Permission.SEND_MESSAGES
@@ -312,7 +335,15 @@ class Api:
         if channel.type not in TEXT_CHANNELS:
             raise ApiError(400, 50008, "Cannot send messages in a non-text channel")
         validate_message(body, files=len(uploads))
+        nonce = body.get("nonce")
+        if body.get("enforce_nonce") and nonce is not None:
+            earlier = self._nonces.get((channel.id, str(nonce)))
+            fresh = earlier is not None and self.clock() - earlier[1] < NONCE_WINDOW
+            if earlier is not None and fresh and not earlier[0].deleted:
+                return json_response(earlier[0].to_payload())
         message = self.world.create_message(channel, body, uploads)
+        if nonce is not None:
+            self._nonces[(channel.id, str(nonce))] = (message, self.clock())
         self.gateway.message_created(message)
         return json_response(message.to_payload())
 

@@ -212,13 +212,23 @@ class DigestRepository:
         found = [StoredArticle(article_from_json(row[0]), row[1]) for row in rows]
         return one_per_story(found, digest.max_items)
 
-    async def unposted_count(self, channel_id: int, topic_key: str) -> int:
-        """Articles of a topic not posted in the channel, counted up to OVERFLOW_COUNT_CAP."""
+    async def unposted_count(
+        self, channel_id: int, topic_key: str, *, excluding_stories: Sequence[str] = ()
+    ) -> int:
+        """Stories of a topic not posted in the channel (nor among ``excluding_stories``, the
+        ones a digest is about to post), counted up to OVERFLOW_COUNT_CAP. Stories, as /news
+        shows them: two sources of one story count once."""
+        excluded = {f"x{number}": story for number, story in enumerate(excluding_stories)}
+        exclusion = (
+            f" AND a.story_id NOT IN ({', '.join(':' + key for key in excluded)})"
+            if excluded
+            else ""
+        )
         async with self.database.connection.execute(
-            "SELECT count(*) FROM (SELECT 1 FROM article_topics AS t CROSS JOIN articles AS a"
-            f" ON a.id = t.article_id WHERE t.topic_key = :topic AND a.active{UNSEEN_IN_CHANNEL}"
-            " LIMIT :cap)",
-            {"topic": topic_key, "channel": channel_id, "cap": OVERFLOW_COUNT_CAP},
+            "SELECT count(*) FROM (SELECT DISTINCT a.story_id FROM article_topics AS t"
+            " CROSS JOIN articles AS a ON a.id = t.article_id WHERE t.topic_key = :topic"
+            f" AND a.active{UNSEEN_IN_CHANNEL}{exclusion} LIMIT :cap)",
+            {"topic": topic_key, "channel": channel_id, "cap": OVERFLOW_COUNT_CAP, **excluded},
         ) as cursor:
             row = await cursor.fetchone()
         return int(row[0]) if row else 0

@@ -39,7 +39,7 @@ async def test_commands_are_synced_once_and_again_only_when_they_change(
         pass
     assert sandbox.sync_count(world.guild) == 1
     assert sandbox.sync_count() == 0
-    assert OUR_COMMANDS <= names(sandbox.registered_commands(world.guild))
+    assert names(sandbox.registered_commands(world.guild)) >= OUR_COMMANDS
 
     async with start_news_bot(sandbox, world.settings):
         answer = await sandbox.invoke("topics", member=world.reader, channel=world.news)
@@ -51,7 +51,7 @@ async def test_commands_are_synced_once_and_again_only_when_they_change(
     async with start_news_bot(sandbox, both):
         pass
     assert (sandbox.sync_count(world.guild), sandbox.sync_count(second)) == (2, 1)
-    assert OUR_COMMANDS <= names(sandbox.registered_commands(second))
+    assert names(sandbox.registered_commands(second)) >= OUR_COMMANDS
 
     # A new release rewords /news (the extension is loaded afresh at every start, so the
     # change is made where every command is turned into its definition).
@@ -79,7 +79,7 @@ async def test_without_command_guild_ids_the_commands_are_synced_globally(
     async with start_news_bot(sandbox, everywhere):
         assert sandbox.sync_count() == 1
         assert sandbox.sync_count(world.guild) == 0
-        assert OUR_COMMANDS <= names(sandbox.registered_commands())
+        assert names(sandbox.registered_commands()) >= OUR_COMMANDS
         result = await sandbox.invoke(
             "news", member=world.reader, channel=world.news, options={"topic": "Robotics"}
         )
@@ -97,10 +97,15 @@ async def test_a_rescan_brings_new_changed_and_deleted_files_into_the_commands(
         assert watch.rescan.seconds == settings.news_rescan_seconds
 
         gone_title = "Orchard Compute switches new AI data centre to direct liquid cooling"
+        hardware = {"topic": "AI Hardware", "count": 10, "include_seen": True}
         before = await sandbox.invoke(
-            "search", member=world.reader, channel=world.news, options={"query": "orchard"}
+            "news", member=world.reader, channel=world.other, options=hardware
         )
         assert gone_title in titles(before.embeds)
+        typed = await sandbox.autocomplete(
+            "news", focused="topic", value="quant", member=world.reader, channel=world.news
+        )
+        assert "Quantum Sensing" not in [choice["value"] for choice in typed.choices or []]
 
         write_article_file(
             corpus_dir,
@@ -110,7 +115,9 @@ async def test_a_rescan_brings_new_changed_and_deleted_files_into_the_commands(
             publishedDateTime=datetime(2027, 1, 5, 8, 0, tzinfo=UTC),
         )
         changed = corpus_dir / "camera-trap-species-model.md"
-        old_title = "Open model identifies 1,200 species in camera-trap footage for conservation groups"
+        old_title = (
+            "Open model identifies 1,200 species in camera-trap footage for conservation groups"
+        )
         new_title = "Open model now tells apart 3,400 species in camera-trap footage"
         changed.write_text(
             changed.read_text(encoding="utf-8").replace(old_title, new_title), encoding="utf-8"
@@ -141,13 +148,10 @@ async def test_a_rescan_brings_new_changed_and_deleted_files_into_the_commands(
             "search", member=world.reader, channel=world.other, options={"query": "orchard"}
         )
         assert gone_title not in titles(after.embeds)
-        everything = await sandbox.invoke(
-            "latest",
-            member=world.reader,
-            channel=world.other,
-            options={"count": 10, "include_seen": True},
+        hardware_now = await sandbox.invoke(
+            "news", member=world.reader, channel=world.other, options=hardware
         )
-        assert gone_title not in titles(everything.embeds)
+        assert titles(hardware_now.embeds) == [t for t in titles(before.embeds) if t != gone_title]
 
 
 async def test_a_restart_keeps_what_was_posted(sandbox: Sandbox, world: NewsWorld) -> None:

@@ -4,37 +4,35 @@ a "More" button with nothing left, and autocomplete over many topics."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
 from bot.app import NewsBot
 from bot.cogs.corpus_watch import rescan_corpus
-from bot.sandbox.config import SandboxConfig
 from bot.sandbox.errors import SandboxUsageError
 from bot.sandbox.interactions import InteractionResult
 from bot.sandbox.sandbox import Sandbox
+from bot.sandbox.state import Channel, Json, Message
 from bot.tree import UNEXPECTED_ERROR_REPLY
 from tests.cogs.conftest import NewsWorld, start_news_bot
 from tests.conftest import write_article_file
 
-T = TypeVar("T")
 
-#: Seconds a slow database takes per query: under Discord's 3 s, but not by much.
-SLOW_QUERY = 2.5
+class SlowQuery:
+    """A catalog query that takes ``seconds`` longer than it would; counts its calls."""
 
+    def __init__(self, query: Callable[..., Awaitable[Any]], seconds: float) -> None:
+        self.query, self.seconds, self.calls = query, seconds, 0
 
-def slowed(query: Callable[..., Awaitable[T]], seconds: float) -> Callable[..., Awaitable[T]]:
-    async def slow_query(*args: Any, **kwargs: Any) -> T:
-        await asyncio.sleep(seconds)
-        return await query(*args, **kwargs)
-
-    return slow_query
+    async def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        self.calls += 1
+        await asyncio.sleep(self.seconds)
+        return await self.query(*args, **kwargs)
 
 
 def assert_answered_in_time(result: InteractionResult, deadline: float = 3.0) -> None:
@@ -44,11 +42,14 @@ def assert_answered_in_time(result: InteractionResult, deadline: float = 3.0) ->
 
 
 async def more_button(
-    sandbox: Sandbox, world: NewsWorld, topic: str, count: int = 10
+    sandbox: Sandbox, world: NewsWorld, topic: str, count: int = 10, channel: Channel | None = None
 ) -> tuple[InteractionResult, str]:
-    """Post ``/news topic count`` in #news; the result and its More button's custom id."""
+    """Post ``/news topic count`` (in #news); the result and its More button's custom id."""
     posted = await sandbox.invoke(
-        "news", member=world.reader, channel=world.news, options={"topic": topic, "count": count}
+        "news",
+        member=world.reader,
+        channel=channel or world.news,
+        options={"topic": topic, "count": count},
     )
     assert posted.original is not None and not posted.ephemeral
     (custom_id,) = posted.original.custom_ids()
@@ -153,18 +154,22 @@ async def test_an_empty_search_is_refused_and_a_blank_one_is_explained(
 # -- a slow database -------------------------------------------------------------------------
 
 
-async def test_every_command_answers_in_time_while_queries_are_slow(
+async def cards_shown(result: InteractionResult) -> list[Json]:
+    """The cards the member ends up seeing: at once, or once "thinking…" is filled in."""
+    shown = await result.wait_for_deferred(within=5)
+    assert not shown.ephemeral
+    return shown.embeds
+
+
+async def test_every_command_answers_in_time_while_queries_take_2_5_s(
     sandbox: Sandbox, world: NewsWorld, news_bot: NewsBot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     tech = sandbox.create_channel(world.guild, "tech")
-    posted = await sandbox.invoke(
-        "news", member=world.reader, channel=tech, options={"topic": "AI", "count": 3}
-    )
-    assert posted.original is not None
-    (custom_id,) = posted.original.custom_ids()
-    catalog = news_bot.catalog
-    monkeypatch.setattr(catalog, "newest", slowed(catalog.newest, SLOW_QUERY))
-    monkeypatch.setattr(catalog, "search", slowed(catalog.search, SLOW_QUERY))
+    posted, custom_id = await more_button(sandbox, world, "AI", count=3, channel=tech)
+    newest = SlowQuery(news_bot.catalog.newest, 2.5)
+    search = SlowQuery(news_bot.catalog.search, 2.5)
+    monkeypatch.setattr(news_bot.catalog, "newest", newest)
+    monkeypatch.setattr(news_bot.catalog, "search", search)
 
     results = await asyncio.gather(
         sandbox.invoke(
@@ -177,72 +182,71 @@ async def test_every_command_answers_in_time_while_queries_are_slow(
         sandbox.click(posted.original, custom_id, member=world.reader),
     )
 
+    assert (newest.calls, search.calls) == (3, 1)
     for result in results:
         assert_answered_in_time(result)
-        assert result.embeds and not result.ephemeral
-        assert result.response_time is not None and result.response_time >= SLOW_QUERY
+        assert await cards_shown(result)
 
 
-NO_DEFER = (
-    "Commands do not defer: the first response waits for the query (and /news, /latest and More"
-    " also for the channel's posting lock), so a query slower than Discord's 3 s, or two"
-    " members asking in one channel while queries take over 1.5 s, leave the member with"
-    " 'The application did not respond'"
-)
-#: Discord's 3 s deadline scaled down to 1 s to keep the suite fast; the bot is the same.
-ONE_SECOND_DEADLINE = SandboxConfig(interaction_deadline=1.0)
-
-
-async def settle(result: InteractionResult) -> None:
-    """Wait until the bot is done with ``result``: answered, or refused twice (the late answer,
-    then the error handler's late apology)."""
-
-    def done() -> bool:
-        answered = result.original is not None and not result.original.loading
-        return answered or len(result.rejections) >= 2
-
-    with contextlib.suppress(TimeoutError):
-        await result.wait_until(done, 2.0)
-
-
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=NO_DEFER)
-@pytest.mark.parametrize("sandbox_config", [ONE_SECOND_DEADLINE])
-async def test_a_query_slower_than_the_deadline_still_gets_an_answer(
+async def test_a_query_slower_than_discords_3_s_still_gets_an_answer(
     sandbox: Sandbox, world: NewsWorld, news_bot: NewsBot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    catalog = news_bot.catalog
-    monkeypatch.setattr(catalog, "newest", slowed(catalog.newest, 1.2))
+    monkeypatch.setattr(news_bot.catalog, "newest", SlowQuery(news_bot.catalog.newest, 3.5))
 
     result = await sandbox.invoke(
         "news", member=world.reader, channel=world.news, options={"topic": "Robotics"}
     )
-    await settle(result)
 
+    assert_answered_in_time(result)
+    assert len(await cards_shown(result)) == 5
     assert result.rejections == []
-    assert result.responded and result.response_time is not None and result.response_time < 1.0
-    assert result.original is not None and result.original.embeds
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=NO_DEFER)
-@pytest.mark.parametrize("sandbox_config", [ONE_SECOND_DEADLINE])
-async def test_two_members_asking_in_one_channel_both_get_an_answer(
+async def test_two_members_asking_in_one_channel_both_get_an_answer_and_no_repeats(
     sandbox: Sandbox, world: NewsWorld, news_bot: NewsBot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    catalog = news_bot.catalog
-    monkeypatch.setattr(catalog, "newest", slowed(catalog.newest, 0.6))
+    # Each query is well under 3 s, but the second waits for the channel's posting lock.
+    monkeypatch.setattr(news_bot.catalog, "newest", SlowQuery(news_bot.catalog.newest, 1.6))
 
     first, second = await asyncio.gather(
-        sandbox.invoke(
-            "news", member=world.reader, channel=world.news, options={"topic": "Robotics"}
-        ),
+        sandbox.invoke("news", member=world.reader, channel=world.news, options={"topic": "AI"}),
         sandbox.invoke("latest", member=world.admin, channel=world.news),
     )
-    await asyncio.gather(settle(first), settle(second))
 
-    for result in (first, second):
-        assert result.rejections == []
-        assert result.responded and result.response_time is not None
-        assert result.response_time < 1.0
+    assert_answered_in_time(first)
+    assert_answered_in_time(second)
+    seen = [card["url"] for result in (first, second) for card in await cards_shown(result)]
+    assert len(seen) == 10 and len(set(seen)) == 10
+    assert first.rejections == [] and second.rejections == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="The bot deletes the public 'thinking…' message, then sends the answer as an"
+    " ephemeral followup; the sandbox puts that followup into the deleted message (its followup()"
+    " does not check original.deleted), so the member sees nothing. Discord sends it as a new"
+    " message (discord-api-docs#2739, fixed 2021): fix the sandbox, or the bot if Discord differs",
+)
+async def test_a_slow_caught_up_answer_stays_private(
+    sandbox: Sandbox, world: NewsWorld, news_bot: NewsBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, _ = await more_button(sandbox, world, "Microsoft AI")
+    monkeypatch.setattr(news_bot.catalog, "newest", SlowQuery(news_bot.catalog.newest, 2.0))
+
+    again = await sandbox.invoke(
+        "news", member=world.reader, channel=world.news, options={"topic": "Microsoft AI"}
+    )
+
+    assert_answered_in_time(again)
+
+    def caught_up() -> list[Message]:
+        answers = [again.original, *again.followups]
+        return [m for m in answers if m is not None and "caught up" in m.content]
+
+    await again.wait_until(lambda: bool(caught_up()), 5)
+    assert all(m.ephemeral and not m.deleted for m in caught_up())
+    assert sandbox.channel_messages(world.news) == [first.original]
 
 
 # -- the More button with nothing left ---------------------------------------------------------
@@ -262,14 +266,18 @@ async def test_more_on_a_topic_that_is_all_posted_says_caught_up(
     assert sandbox.channel_messages(world.news) == [posted.original]
 
 
+def delete_articles_on(corpus: Path, topic: str) -> None:
+    for path in corpus.glob("*.md"):
+        if f"- {topic}\n" in path.read_text(encoding="utf-8"):
+            path.unlink()
+
+
 async def test_more_on_a_topic_whose_articles_are_gone_says_so(
     sandbox: Sandbox, world: NewsWorld, news_bot: NewsBot, corpus_dir: Path
 ) -> None:
     posted, custom_id = await more_button(sandbox, world, "Microsoft AI", count=1)
     assert posted.original is not None
-    for path in corpus_dir.glob("*.md"):
-        if "- Microsoft AI\n" in path.read_text(encoding="utf-8"):
-            path.unlink()
+    delete_articles_on(corpus_dir, "Microsoft AI")
     await rescan_corpus(news_bot)
 
     clicked = await sandbox.click(posted.original, custom_id, member=world.reader)
