@@ -102,11 +102,22 @@ class NewsBot(commands.Bot):
             log.info("slash commands unchanged since the last sync; not syncing")
             return False
         targets: list[discord.Object | None] = [*guilds] or [None]
+        failures = 0
         for target in targets:
-            synced = await self.tree.sync(guild=target)
             where = f"server {target.id}" if target else "all servers"
+            try:
+                synced = await self.tree.sync(guild=target)
+            except discord.Forbidden:
+                failures += 1
+                log.error(
+                    "cannot register slash commands in %s: the bot is not in it, or was invited "
+                    "without the applications.commands scope (check COMMAND_GUILD_IDS)",
+                    where,
+                )
+                continue
             log.info("synced %d slash commands to %s", len(synced), where)
-        await self.state.set(COMMAND_SYNC_KEY, fingerprint)
+        if not failures:
+            await self.state.set(COMMAND_SYNC_KEY, fingerprint)
         return True
 
     async def shutdown(self) -> None:

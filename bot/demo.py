@@ -99,7 +99,15 @@ def render_result(console: Console, result: InteractionResult) -> None:
     label = "bot (only you can see this)" if result.ephemeral else "bot"
     render_message(console, label, result.content, result.embeds)
     for followup in result.followups:
-        render_message(console, label, followup.content, followup.embeds)
+        if followup is not result.original:  # a deferral's first followup fills the original
+            render_message(console, label, followup.content, followup.embeds)
+
+
+async def settled(result: InteractionResult) -> InteractionResult:
+    """``result`` once a deferred ("thinking…") answer has been filled in."""
+    if result.original is not None and result.original.loading:
+        await result.wait_for_deferred(within=10)
+    return result
 
 
 async def play_tour(console: Console, workdir: Path) -> None:
@@ -136,13 +144,7 @@ async def play_tour(console: Console, workdir: Path) -> None:
                     result = await sandbox.invoke(
                         command, member=who, channel=news, options=options
                     )
-                    if (
-                        result.followups == []
-                        and result.response_type is not None
-                        and result.original is None
-                    ):
-                        await result.wait_for_followups(1)
-                    render_result(console, result)
+                    render_result(console, await settled(result))
                     return result
 
                 topics = await step("Which topics are there?", "topics", member, {})
@@ -161,7 +163,7 @@ async def play_tour(console: Console, workdir: Path) -> None:
                     Text("ada clicks More under the AI Hardware cards", style="bold blue")
                 )
                 more = await sandbox.click(message, message.custom_ids()[0], member=member)
-                render_result(console, more)
+                render_result(console, await settled(more))
 
                 subscribed = await step(
                     "An admin subscribes the channel to a daily digest",

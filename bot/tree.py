@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: Discord's code for an interaction answered too late (or already gone).
+UNKNOWN_INTERACTION = 10062
 UNEXPECTED_ERROR_REPLY = (
     "Sorry, something went wrong on our side. It has been logged; please try again in a moment."
 )
@@ -44,6 +46,9 @@ class NewsCommandTree(app_commands.CommandTree["NewsBot"]):
             reply = f"Slow down a little: try again in {cause.retry_after:.0f} s."
         elif isinstance(cause, app_commands.TransformerError | app_commands.CheckFailure):
             reply = str(cause)
+        elif isinstance(cause, discord.NotFound) and cause.code == UNKNOWN_INTERACTION:
+            log.warning("interaction %s expired before the bot answered it", interaction.id)
+            return
         else:
             command = interaction.command.qualified_name if interaction.command else "?"
             options = interaction.data.get("options") if interaction.data else None

@@ -7,6 +7,8 @@ not loopback, so "no network" is checked, not assumed.
 
 from __future__ import annotations
 
+import asyncio
+import io
 import os
 import re
 import subprocess
@@ -16,7 +18,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from rich.console import Console
 
+import bot.app
+from bot.demo import play_tour
 from bot.settings import SAMPLE_CORPUS
 
 DEMO_WITHIN = 15.0
@@ -169,3 +174,27 @@ def test_demo_tours_the_bot_offline_and_leaves_nothing_behind(
     assert list((tmp_path / "home").iterdir()) == []
     assert list((tmp_path / "tmp").iterdir()) == []
     assert not (tmp_path / "network.log").exists()
+
+
+async def test_the_tour_waits_for_answers_that_were_deferred(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """On a slow machine the bot shows "thinking…" first; the tour shows the answer, not that."""
+    monkeypatch.setattr(bot.app, "DEFER_AFTER_SECONDS", 0.0)  # every answer is deferred
+    output = io.StringIO()
+    async with asyncio.timeout(30):
+        await play_tour(Console(file=output, width=120), tmp_path)
+    out = output.getvalue()
+
+    sections = re.split(r"─{3,} ", out)
+    answers = {
+        "News on a topic": 2,
+        "News on another topic": 2,
+        "Full-text search": 1,
+        "The “More” button": 2,
+    }
+    for title, cards in answers.items():
+        (section,) = [s for s in sections if s.startswith(title)]
+        assert section.count("╭") == cards, section
+    assert "now gets Large Language Models in its" in out
+    assert list(tmp_path.iterdir()) == [tmp_path / "demo.sqlite3"]  # its database, in workdir

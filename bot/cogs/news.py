@@ -17,7 +17,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.cards import NO_MENTIONS, article_embed, pack_embeds
-from bot.store.catalog import StoredArticle, TopicStats
+from bot.store.catalog import StoredArticle, TopicStats, search_expression
 from bot.store.ledger import PostedArticle
 from bot.topic_matching import suggest_topics
 from bot.tree import (
@@ -113,10 +113,16 @@ class NewsCommands(commands.Cog):
         count: Count = DEFAULT_COUNT,
         private: bool = False,
     ) -> None:
-        async with deferred_if_slow(interaction, ephemeral=private):
+        if search_expression(query) is None:
+            raise UserFacingError("Type a word or two to search for, such as `robot laundry`.")
+        assert interaction.channel_id is not None
+        async with (
+            deferred_if_slow(interaction, ephemeral=private),
+            self.bot.posting_lock(interaction.channel_id),
+        ):
             found = await self.bot.catalog.search(query, limit=count)
             if not found:
-                shown = discord.utils.escape_markdown(query.strip()[:100]) or "that"
+                shown = discord.utils.escape_markdown(query.strip()[:100])
                 raise UserFacingError(f"No articles match “{shown}”. Try fewer or other words.")
             await post_articles(interaction, found, private=private, more=None)
 

@@ -7,6 +7,7 @@ on a live connection.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 
@@ -36,15 +37,18 @@ class HeldRequest:
 
     method: str | None
     route: str | None
+    params: Mapping[str, str]
     skip: int
     after_handling: bool
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
     _decided: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
     _dropped: bool = field(default=False, repr=False)
 
-    def matches(self, method: str, route: str) -> bool:
-        return (self.method is None or self.method == method) and (
-            self.route is None or self.route == route
+    def matches(self, method: str, route: str, params: Mapping[str, str]) -> bool:
+        return (
+            (self.method is None or self.method == method)
+            and (self.route is None or self.route == route)
+            and all(params.get(key) == value for key, value in self.params.items())
         )
 
     def release(self) -> None:
@@ -113,21 +117,26 @@ class Faults:
         method: str | None = None,
         route: str | None = None,
         *,
+        params: Mapping[str, int | str] | None = None,
         skip: int = 0,
         after_handling: bool = False,
     ) -> HeldRequest:
         """Hold the next matching request after letting ``skip`` of them through.
 
+        ``params`` narrows the match to path parameters (``{"channel_id": channel.id}``).
         Await ``held.arrived.wait()`` to learn it arrived, then ``release()`` or ``drop()`` it.
         """
-        held = HeldRequest(method and method.upper(), route, skip, after_handling)
+        wanted = {key: str(value) for key, value in (params or {}).items()}
+        held = HeldRequest(method and method.upper(), route, wanted, skip, after_handling)
         self._holds.append(held)
         return held
 
-    def take_hold(self, method: str, route: str) -> HeldRequest | None:
+    def take_hold(
+        self, method: str, route: str, params: Mapping[str, str] | None = None
+    ) -> HeldRequest | None:
         """The hold this request falls under, if any (each hold takes one request)."""
         for held in self._holds:
-            if held.matches(method, route):
+            if held.matches(method, route, params or {}):
                 if held.skip > 0:
                     held.skip -= 1
                     continue

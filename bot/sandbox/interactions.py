@@ -367,14 +367,18 @@ class Interactions:
         """``POST /webhooks/{app}/{token}``: a followup message.
 
         After a deferral (type 5) the first followup fills the "thinking" message, keeping the
-        deferral's ephemeral flag, as Discord does.
+        deferral's ephemeral flag, as Discord does; if the bot deleted that message first, the
+        followup is a new message with its own flags.
         """
         result = self._webhook(application_id, token)
         with self._recording(result):
             validate_message(body, files=len(uploads))
             original = result.original
             if result.response_type is CallbackType.DEFERRED_CHANNEL_MESSAGE and (
-                original is not None and original.loading and not result.followups
+                original is not None
+                and original.loading
+                and not original.deleted
+                and not result.followups
             ):
                 self._edit(original, body, uploads)
                 message = original

@@ -229,7 +229,7 @@ class Api:
     async def _answer(self, request: web.Request, spec: RouteSpec) -> web.StreamResponse:
         if self.faults.latency:
             await asyncio.sleep(self.faults.latency)
-        held = self.faults.take_hold(spec.method, spec.path)
+        held = self.faults.take_hold(spec.method, spec.path, dict(request.match_info))
         if held is not None and not held.after_handling and not await held.wait_for_decision():
             return _server_error(503)
         status = self.faults.take_failure(spec.method, spec.path)

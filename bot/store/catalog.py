@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from bot.corpus.article import Article, article_from_json
 from bot.store.database import Database
 
-#: Below this many articles a topic's rows are fetched first and sorted; above, the newest-first
-#: index is walked and each article checked for the topic (it finds a page within a few rows).
+#: Digest composition: below this many articles of its topics their rows are fetched first and
+#: sorted; above, the newest-first index is walked and each article checked for the topics.
 TOPIC_FIRST_BELOW = 2_000
 MAX_SEARCH_TERMS = 12
 _SEARCH_TERM = re.compile(r"\w+", re.UNICODE)
@@ -64,6 +64,7 @@ class NewsCatalog:
     def __init__(self, database: Database) -> None:
         self.database = database
         self._topics: list[TopicStats] | None = None
+        self._active_articles = 0
 
     def forget_cached_topics(self) -> None:
         """Call after the corpus changed: topic counts are computed again on next use."""
@@ -72,16 +73,24 @@ class NewsCatalog:
     async def topics(self) -> list[TopicStats]:
         """Every topic with active articles, busiest first (cached until the corpus changes)."""
         if self._topics is None:
+            # Active articles from the newest-first index, then their topics: no article rows.
             async with self.database.connection.execute(
-                "SELECT tp.key, tp.name, count(*), max(a.published_at) FROM topics AS tp"
-                " JOIN article_topics AS t ON t.topic_key = tp.key"
-                " JOIN articles AS a ON a.id = t.article_id AND a.active"
-                " GROUP BY tp.key ORDER BY count(*) DESC, tp.name"
+                "SELECT tp.key, tp.name, c.articles, c.newest FROM (SELECT t.topic_key AS key,"
+                " count(*) AS articles, max(a.published_at) AS newest FROM articles AS a"
+                " CROSS JOIN article_topics AS t ON t.article_id = a.id WHERE a.active = 1"
+                " GROUP BY t.topic_key) AS c JOIN topics AS tp ON tp.key = c.key"
+                " ORDER BY c.articles DESC, tp.name"
             ) as cursor:
-                self._topics = [
+                topics = [
                     TopicStats(key, name, count, _from_timestamp(newest))
                     for key, name, count, newest in await cursor.fetchall()
                 ]
+            async with self.database.connection.execute(
+                "SELECT count(*) FROM articles WHERE active = 1"
+            ) as cursor:
+                row = await cursor.fetchone()
+            self._active_articles = int(row[0]) if row else 0
+            self._topics = topics
         return self._topics
 
     async def topic(self, name: str) -> TopicStats | None:
@@ -102,7 +111,7 @@ class NewsCatalog:
         params: dict[str, object] = {"channel": channel_id, "limit": limit * 2 + 4}
         if topic is None:
             sql = f"SELECT a.data, a.story_id FROM articles AS a WHERE a.active = 1{where}"
-        elif topic.article_count < TOPIC_FIRST_BELOW:
+        elif await self._rows_first(topic):
             sql = (
                 "SELECT a.data, a.story_id FROM article_topics AS t CROSS JOIN articles AS a"
                 f" ON a.id = t.article_id WHERE t.topic_key = :topic{where}"
@@ -117,6 +126,20 @@ class NewsCatalog:
             params["topic"] = topic.key
         sql += " ORDER BY a.published_at DESC, a.id LIMIT :limit"
         return one_per_story(await self._fetch(sql, params), limit)
+
+    async def _rows_first(self, topic: TopicStats) -> bool:
+        """Whether /news should fetch ``topic``'s rows first rather than walk the newest-first
+        index and check each article for the topic.
+
+        A walk reads about ``limit * active / article_count`` index entries (migration 0003 makes
+        them all it reads); fetching the rows first reads one article row per topic article, a
+        page each. On 100,000 articles both cost about 2 ms at 300 articles (a walk costs 12 ms at
+        100, rows first 10 ms at 1,900): rows first while ``article_count`` is below the square
+        root of the active articles.
+        """
+        if self._topics is None:
+            await self.topics()
+        return topic.article_count**2 < self._active_articles
 
     async def search(self, query: str, *, limit: int) -> list[StoredArticle]:
         """Best matches for ``query`` by bm25 (title weighs most), newest first on ties."""

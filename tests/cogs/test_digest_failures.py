@@ -17,7 +17,7 @@ from bot.app import NewsBot
 from bot.cogs.corpus_watch import rescan_corpus
 from bot.delivery import RETRY_DELAYS, Outcome
 from bot.digest import find_marker
-from bot.sandbox import Permission
+from bot.sandbox import Permission, RateLimits, SandboxConfig
 from bot.sandbox.sandbox import Sandbox
 from bot.schedule import Schedule
 from tests.cogs.conftest import (
@@ -29,6 +29,14 @@ from tests.cogs.conftest import (
     eventually,
     write_long_articles,
 )
+
+
+@pytest.fixture
+def sandbox_config() -> SandboxConfig:
+    """Days pass in milliseconds here: a channel's message bucket (5 per 5 s) would make
+    discord.py wait real seconds between one simulated day's post and the next."""
+    return SandboxConfig(rate_limits=RateLimits(channel_messages_limit=50))
+
 
 MESSAGES = "/channels/{channel_id}/messages"
 POSTS = f"POST {MESSAGES}"

@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -249,3 +250,27 @@ async def test_shutdown_lets_a_delivery_under_way_finish_first(
         assert bot.is_closed()
         assert await bot.deliverer.digests.pending_deliveries() == []
         assert len(sandbox.channel_messages(world.news)) == 1
+
+
+async def test_shutdown_waits_for_a_command_to_record_what_it_posted(
+    sandbox: Sandbox, world: NewsWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A /news answered just before the signal is in the ledger before the database closes,
+    so the story is not posted again after the restart."""
+    async with start_news_bot(sandbox, world.settings) as bot:
+        record_posted = bot.ledger.record_posted
+
+        async def slow_record_posted(**kwargs: Any) -> None:
+            await asyncio.sleep(0.5)
+            await record_posted(**kwargs)
+
+        monkeypatch.setattr(bot.ledger, "record_posted", slow_record_posted)
+        answer = await sandbox.invoke(
+            "news", member=world.reader, channel=world.news, options={"topic": "Robotics"}
+        )
+        assert answer.responded and answer.embeds
+
+        async with asyncio.timeout(5):
+            await bot.shutdown()
+        assert bot.is_closed()
+        assert await bot.ledger.posted_count(world.news.id) == len(answer.embeds)
