@@ -37,7 +37,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     try:
-        settings = Settings.load()
+        # check and demo need no settings: a broken .env must not stop them.
+        settings = Settings.load() if args.needs_settings else Settings()
         return int(args.handler(args, settings))
     except (SettingsError, StoreError, CorpusPathError) as error:
         print(f"ainews: {error}", file=sys.stderr)
@@ -47,6 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ainews", description="Curated AI news for Discord.")
     parser.add_argument("--version", action="version", version=f"ainews {__version__}")
+    parser.set_defaults(needs_settings=True)
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     ingest = commands.add_parser("ingest", help="index the corpus into the database (incremental)")
@@ -57,7 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="validate article files, writing nothing")
     check.add_argument("path", type=Path, help="corpus folder or one article file")
     check.add_argument("--json", action="store_true", help="print a machine-readable summary")
-    check.set_defaults(handler=_check)
+    check.set_defaults(handler=_check, needs_settings=False)
 
     run = commands.add_parser("run", help="run the bot (needs DISCORD_TOKEN)")
     run.set_defaults(handler=_run)
@@ -71,7 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     demo = commands.add_parser(
         "demo", help="see the bot work: a local Discord sandbox and a guided tour (no token)"
     )
-    demo.set_defaults(handler=lambda args, settings: run_demo())
+    demo.set_defaults(handler=lambda args, settings: run_demo(), needs_settings=False)
     return parser
 
 
