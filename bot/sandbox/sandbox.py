@@ -50,6 +50,22 @@ from bot.sandbox.state import (
 )
 
 BUTTON = 2
+#: GUILD_CREATE fields a GUILD_UPDATE does not carry.
+GUILD_CREATE_ONLY = frozenset(
+    {
+        "channels",
+        "members",
+        "member_count",
+        "large",
+        "joined_at",
+        "threads",
+        "presences",
+        "voice_states",
+        "stage_instances",
+        "guild_scheduled_events",
+        "soundboard_sounds",
+    }
+)
 
 
 class Sandbox:
@@ -58,7 +74,8 @@ class Sandbox:
     Point discord.py at :attr:`api_base` and :attr:`gateway_url` (``run_client`` does) and log
     in with :attr:`token`. Build the world with ``create_*``; act as users with :meth:`invoke`,
     :meth:`autocomplete` and :meth:`click`; read what the bot did with :meth:`channel_messages`,
-    :meth:`registered_commands` and :attr:`counters`; break things with :attr:`faults`,
+    :meth:`registered_commands` and :attr:`counters`; break things with :attr:`faults`
+    (latency, errors before or after a request takes effect, requests held at the edge),
     :meth:`drop_gateway` and :meth:`invalidate_session`.
     """
 
@@ -178,6 +195,12 @@ class Sandbox:
         """Delete a guild (GUILD_DELETE without ``unavailable``: the bot is out of it)."""
         self.world.delete_guild(guild)
         self.gateway.dispatch("GUILD_DELETE", {"id": str(guild.id)}, Intent.GUILDS)
+
+    def set_system_channel(self, guild: Guild, channel: Channel | None) -> None:
+        """Make ``channel`` the guild's system channel (None: no system channel), GUILD_UPDATE."""
+        guild.system_channel_id = None if channel is None else channel.id
+        update = {k: v for k, v in guild.to_payload().items() if k not in GUILD_CREATE_ONLY}
+        self.gateway.dispatch("GUILD_UPDATE", update, Intent.GUILDS)
 
     def remove_bot(self, guild: Guild) -> None:
         """Kick the bot from a guild (GUILD_DELETE); its channels then answer 403 50001."""

@@ -225,6 +225,7 @@ class Guild:
     channels: dict[int, Channel] = field(default_factory=dict)
     members: dict[int, Member] = field(default_factory=dict)
     bot_member: Member | None = None
+    system_channel_id: int | None = None
 
     def to_payload(self) -> Json:
         """The GUILD_CREATE object: guild, roles, channels, and the members the bot sees.
@@ -253,7 +254,9 @@ class Guild:
             "premium_tier": 0,
             "premium_subscription_count": 0,
             "preferred_locale": "en-US",
-            "system_channel_id": None,
+            "system_channel_id": (
+                None if self.system_channel_id is None else str(self.system_channel_id)
+            ),
             "system_channel_flags": 0,
             "rules_channel_id": None,
             "public_updates_channel_id": None,

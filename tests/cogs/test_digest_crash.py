@@ -42,7 +42,7 @@ from bot.schedule import Schedule
 from bot.store.articles import ArticleRepository
 from bot.store.database import Database
 from bot.store.digests import DigestRepository
-from tests.cogs.conftest import write_long_articles
+from tests.cogs.conftest import eventually, write_long_articles
 from tests.conftest import SETTING_NAMES
 
 MESSAGES = "/channels/{channel_id}/messages"
@@ -224,9 +224,7 @@ async def test_sigkill_at_any_moment_of_a_delivery_neither_repeats_nor_loses_an_
     # Run 3: nothing held; every delivery is resolved.
     async with world.bot_process() as process:
         try:
-            async with asyncio.timeout(FINISH_WITHIN):
-                while not await all_sent(world):
-                    await asyncio.sleep(0.1)
+            await eventually(lambda: all_sent(world), within=FINISH_WITHIN)
         except TimeoutError:
             pytest.fail(f"the deliveries were not all resolved\n{world.log_tail()}")
         process.send_signal(signal.SIGTERM)

@@ -165,6 +165,30 @@ async def test_a_refused_digest_is_failing_told_once_tried_once_per_run_and_reco
     assert len(notices(sandbox, world)) == 2
 
 
+async def test_an_admin_who_used_digest_in_the_failing_channel_is_told_in_the_system_channel(
+    sandbox: Sandbox, world: NewsWorld, clocked_bot: NewsBot, clock: SettableClock
+) -> None:
+    system = sandbox.create_channel(world.guild, "announcements")
+    sandbox.set_system_channel(world.guild, system)
+
+    def system_channel_known() -> bool:
+        guild = clocked_bot.get_guild(world.guild.id)
+        return guild is not None and guild.system_channel is not None
+
+    await eventually(system_channel_known)
+    # Typed in #news itself, which is where the bot can no longer post.
+    await digest_command(sandbox, world, "subscribe", where=world.news, topic="AI", max_items=2)
+    sandbox.set_bot_permissions(world.news, EVERYTHING & ~Permission.SEND_MESSAGES)
+
+    clock.set(MONDAY_RUN)
+    (result,) = await clocked_bot.deliverer.run_due()
+
+    assert result.outcome is Outcome.FAILED
+    (notice,) = [m.content for m in sandbox.channel_messages(system)]
+    assert f"<#{world.news.id}>" in notice and MISSING_PERMISSION in notice
+    assert notices(sandbox, world) == []
+
+
 async def test_a_pending_delivery_refused_at_the_next_run_is_tried_once_that_run(
     sandbox: Sandbox, world: NewsWorld, clocked_bot: NewsBot, clock: SettableClock
 ) -> None:
