@@ -39,7 +39,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 #: How far back in a channel to look for the bot's own digest messages when resolving.
-HISTORY_LOOKBACK = 50
+#: (One request's worth; a channel busier than that between a crash and the restart could hide
+#: a marker.)
+HISTORY_LOOKBACK = 100
 RETRY_DELAYS = (
     timedelta(minutes=1),
     timedelta(minutes=2),
@@ -206,6 +208,9 @@ class DigestDeliverer:
                     content=with_marker(part.text, pending.marker, number, len(pending.parts)),
                     embeds=part.embeds(),
                     allowed_mentions=NO_MENTIONS,
+                    # The same nonce for every try of this part: Discord then refuses to store
+                    # it twice within a few minutes, a second safeguard beside the marker.
+                    nonce=f"{pending.marker}-{number}",
                 )
                 await self.digests.record_part_sent(pending, number, message.id, self.bot.clock())
                 sent.add(number)

@@ -176,6 +176,26 @@ def test_demo_tours_the_bot_offline_and_leaves_nothing_behind(
     assert not (tmp_path / "network.log").exists()
 
 
+def test_demo_runs_in_a_folder_whose_env_file_is_broken(
+    offline_env: dict[str, str], tmp_path: Path
+) -> None:
+    """The demo needs no settings, so a bad ``.env`` where it is run does not stop it."""
+    env_file = tmp_path / "cwd" / ".env"
+    env_file.write_text("LOG_LEVEL=loud\nNEWS_RESCAN_SECONDS=often\n", encoding="utf-8")
+    run = subprocess.run(
+        [sys.executable, "-m", "bot", "demo"],
+        cwd=tmp_path / "cwd",
+        env=offline_env,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "bot (scheduled digest): AI news digest" in run.stdout
+    assert list((tmp_path / "cwd").iterdir()) == [env_file]
+
+
 async def test_the_tour_waits_for_answers_that_were_deferred(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

@@ -44,7 +44,8 @@ class StatusCommands(commands.Cog):
             name="Last rescan",
             value=(
                 f"{discord.utils.format_dt(bot.last_rescan_at, 'R')}: {report.ingested} ingested, "
-                f"{report.withdrawn} withdrawn, {len(report.rejected)} rejected files"
+                f"{report.withdrawn} withdrawn, {len(report.rejected)} rejected "
+                f"file{'' if len(report.rejected) == 1 else 's'}"
                 if report and bot.last_rescan_at
                 else "not finished yet"
             ),
