@@ -48,11 +48,11 @@ from bot.delivery import DeliveryResult, Outcome
 from bot.digest import find_marker
 from bot.ingest import ingest_corpus
 from bot.sandbox import Permission
-from bot.sandbox.run_client import run_client
+from bot.sandbox.run_client import run_client, sandbox_settings
 from bot.sandbox.sandbox import Sandbox
 from bot.sandbox.state import Channel
 from bot.schedule import Schedule
-from bot.settings import SAMPLE_CORPUS, Settings
+from bot.settings import SAMPLE_CORPUS
 from bot.store.articles import ArticleRepository
 from bot.store.catalog import NewsCatalog
 from bot.store.database import Database
@@ -179,13 +179,8 @@ async def measure(channel_count: int, workdir: Path) -> Measurement:
         database_path = workdir / "fanout.sqlite3"
         async with await Database.open(database_path) as database:
             topics = await prepare_store(database, channels, guild.id)
-        settings = Settings(
-            discord_token=sandbox.token,
-            discord_api_base=sandbox.api_base,
-            discord_gateway_url=sandbox.gateway_url,
-            news_dir=SAMPLE_CORPUS,
-            database_path=database_path,
-            command_guild_ids=(guild.id,),
+        settings = sandbox_settings(
+            sandbox, guild, news_dir=SAMPLE_CORPUS, database_path=database_path
         )
         setup_seconds = time.perf_counter() - setup_started
 

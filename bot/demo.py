@@ -25,8 +25,8 @@ from rich.text import Text
 from bot.app import NewsBot
 from bot.sandbox import Permission, Sandbox
 from bot.sandbox.interactions import InteractionResult
-from bot.sandbox.run_client import run_client
-from bot.settings import SAMPLE_CORPUS, Settings
+from bot.sandbox.run_client import run_client, sandbox_settings
+from bot.settings import SAMPLE_CORPUS
 from bot.store.database import Database
 
 Json = dict[str, Any]
@@ -118,13 +118,8 @@ async def play_tour(console: Console, workdir: Path) -> None:
         CHANNELS[news.id] = news.name
         member = sandbox.add_member(guild, "ada")
         admin = sandbox.add_member(guild, "grace", permissions=Permission.MANAGE_GUILD)
-        settings = Settings(
-            discord_token=sandbox.token,
-            discord_api_base=sandbox.api_base,
-            discord_gateway_url=sandbox.gateway_url,
-            news_dir=SAMPLE_CORPUS,
-            database_path=workdir / "demo.sqlite3",
-            command_guild_ids=(guild.id,),
+        settings = sandbox_settings(
+            sandbox, guild, news_dir=SAMPLE_CORPUS, database_path=workdir / "demo.sqlite3"
         )
         async with await Database.open(settings.database_path) as database:
             bot = NewsBot(

@@ -16,8 +16,9 @@ import pytest
 
 from bot.logging_setup import REDACTED, SecretRedactor, setup_logging
 from bot.sandbox import Permission
+from bot.sandbox.run_client import sandbox_settings
 from bot.sandbox.sandbox import Sandbox
-from bot.settings import SAMPLE_CORPUS, Settings
+from bot.settings import SAMPLE_CORPUS
 from tests.cogs.conftest import start_news_bot
 
 BOT_TOKEN = "MTA4OTk5ODg3NjU0MzIxMA.GabcDE.k3yb0ardC4tW4lk3dOnTh1sT0k3nPl34s3xyz"
@@ -169,13 +170,11 @@ async def test_no_token_in_any_debug_line_while_the_bot_answers(
     guild = sandbox.create_guild("Log Check")
     news = sandbox.create_channel(guild, "news")
     reader = sandbox.add_member(guild, "reader", permissions=Permission.NONE)
-    settings = Settings(
-        discord_token=sandbox.token,
-        discord_api_base=sandbox.api_base,
-        discord_gateway_url=sandbox.gateway_url,
+    settings = sandbox_settings(
+        sandbox,
+        guild,
         news_dir=SAMPLE_CORPUS,
         database_path=tmp_path / "ainews.sqlite3",
-        command_guild_ids=(guild.id,),
         log_level="DEBUG",
     )
     root = logging.getLogger()

@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from typing import TypeVar
+from pathlib import Path
+from typing import Any, TypeVar
 
 import discord
 
 from bot.discord_endpoints import current_discord_endpoints, point_discord_at
 from bot.sandbox.sandbox import Sandbox
+from bot.sandbox.state import Guild
+from bot.settings import Settings
 
 ClientT = TypeVar("ClientT", bound=discord.Client)
 
@@ -57,3 +60,18 @@ async def _until_ready(client: discord.Client, start: asyncio.Task[None], limit:
         start.result()
         raise RuntimeError("the client stopped before it was ready")
     raise TimeoutError(f"the client was not ready within {limit} s")
+
+
+def sandbox_settings(
+    sandbox: Sandbox, guild: Guild, *, news_dir: Path, database_path: Path, **more: Any
+) -> Settings:
+    """Settings that point the bot at ``sandbox``, with its commands registered in ``guild``."""
+    return Settings(
+        discord_token=sandbox.token,
+        discord_api_base=sandbox.api_base,
+        discord_gateway_url=sandbox.gateway_url,
+        news_dir=news_dir,
+        database_path=database_path,
+        command_guild_ids=(guild.id,),
+        **more,
+    )

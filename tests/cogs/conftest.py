@@ -23,7 +23,7 @@ from bot.app import Clock, NewsBot, utc_now
 from bot.digest import find_marker
 from bot.sandbox import Permission
 from bot.sandbox.interactions import InteractionResult
-from bot.sandbox.run_client import run_client
+from bot.sandbox.run_client import run_client, sandbox_settings
 from bot.sandbox.sandbox import Sandbox
 from bot.sandbox.state import Channel, Guild, Member, Message
 from bot.settings import SAMPLE_CORPUS, Settings
@@ -57,13 +57,8 @@ def world(sandbox: Sandbox, tmp_path: Path, corpus_dir: Path) -> NewsWorld:
         other=sandbox.create_channel(guild, "general"),
         reader=sandbox.add_member(guild, "reader"),
         admin=sandbox.add_member(guild, "admin", permissions=Permission.MANAGE_GUILD),
-        settings=Settings(
-            discord_token=sandbox.token,
-            discord_api_base=sandbox.api_base,
-            discord_gateway_url=sandbox.gateway_url,
-            news_dir=corpus_dir,
-            database_path=tmp_path / "ainews.sqlite3",
-            command_guild_ids=(guild.id,),
+        settings=sandbox_settings(
+            sandbox, guild, news_dir=corpus_dir, database_path=tmp_path / "ainews.sqlite3"
         ),
     )
 
