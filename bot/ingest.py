@@ -14,8 +14,10 @@ import asyncio
 import multiprocessing
 import os
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections import deque
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,11 +25,17 @@ from typing import Any
 from bot.corpus.article import ArticleError
 from bot.corpus.files import read_article_file
 from bot.corpus.scan import CorpusFile, CorpusScan, scan_corpus
-from bot.store.articles import ArticleRecord, ArticleRepository, FileOutcome
+from bot.store.articles import ArticleRecord, ArticleRepository, FileOutcome, KnownFile
 
 #: Below this many files to parse, a thread is cheaper than starting worker processes.
 PROCESS_POOL_THRESHOLD = 400
 BATCH_SIZE = 500
+#: Files saved per transaction, at most. A commit writes every page the transaction touched, and
+#: the store's keys (article ids, URL hashes) are random, so even a few thousand files touch most
+#: index pages of a large store: a transaction of a fifth of the store keeps those rewrites to a
+#: few times the indexes' size over a whole ingest. Memory bounds it: ~6 KB a file in the group
+#: being saved, and up to half as many again parsed meanwhile (see :func:`_batches_held`).
+MAX_GROUP_FILES = 6_000
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -81,28 +89,82 @@ def parse_corpus_files(files: Sequence[CorpusFile]) -> list[FileOutcome]:
 async def parse_in_batches(
     files: Sequence[CorpusFile], progress: ProgressCallback | None = None
 ) -> AsyncIterator[list[FileOutcome]]:
-    """Yield parsed batches as they finish, with at most two batches per worker in flight."""
-    batches = [files[i : i + BATCH_SIZE] for i in range(0, len(files), BATCH_SIZE)]
+    """Yield parsed batches as they finish; at most two per worker in flight or waiting."""
+    async with aclosing(_parse(files, progress, lambda parsed: 1, BATCH_SIZE)) as batches:
+        async for outcomes in batches:
+            yield outcomes
+
+
+async def _parse(
+    files: Sequence[CorpusFile],
+    progress: ProgressCallback | None,
+    min_group: Callable[[int], int],
+    max_group: int,
+) -> AsyncGenerator[list[FileOutcome], None]:
+    """Parse ``files`` in batches and yield the outcomes in groups of finished batches.
+
+    A group takes every finished batch while it has fewer than ``max_group`` files, and waits for
+    more while it has fewer than ``min_group(files yielded so far)`` (the last may have fewer).
+    Batches go to the workers as soon as one is free, not when the caller asks for more, so
+    parsing goes on while the caller saves a group; memory stays bounded because no more than
+    :func:`_batches_held` batches are in flight or finished and not yet taken.
+    """
+    batches = deque(files[i : i + BATCH_SIZE] for i in range(0, len(files), BATCH_SIZE))
     if not batches:
         return
     loop = asyncio.get_running_loop()
-    done = 0
     workers = 1 if len(files) < PROCESS_POOL_THRESHOLD else (os.cpu_count() or 1)
-    with _parsing_executor(workers) as executor:
-        pending: set[asyncio.Future[list[FileOutcome]]] = set()
-        queue = iter(batches)
-        while True:
-            while len(pending) < 2 * workers and (batch := next(queue, None)) is not None:
-                pending.add(loop.run_in_executor(executor, parse_corpus_files, batch))
-            if not pending:
-                break
-            finished, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-            for future in finished:
-                outcomes = future.result()
-                done += len(outcomes)
-                if progress is not None:
-                    progress(done, len(files))
-                yield outcomes
+    held_limit = _batches_held(workers, max_group)
+    yielded = 0
+    finished: deque[asyncio.Future[list[FileOutcome]]] = deque()
+    arrived = asyncio.Event()
+    in_flight = 0
+    stopping = False
+    done = 0
+
+    def submit() -> None:
+        nonlocal in_flight
+        while batches and not stopping and in_flight + len(finished) < held_limit:
+            future = loop.run_in_executor(executor, parse_corpus_files, batches.popleft())
+            future.add_done_callback(on_finished)
+            in_flight += 1
+
+    def on_finished(future: asyncio.Future[list[FileOutcome]]) -> None:
+        nonlocal in_flight
+        in_flight -= 1
+        finished.append(future)
+        arrived.set()
+        submit()
+
+    executor = _parsing_executor(workers)
+    try:
+        submit()
+        while in_flight or finished:
+            group: list[FileOutcome] = []
+            while True:
+                while finished and len(group) < max_group:
+                    outcomes = finished.popleft().result()
+                    group += outcomes
+                    done += len(outcomes)
+                    if progress is not None:
+                        progress(done, len(files))
+                if len(group) >= min_group(yielded) or not (in_flight or finished):
+                    break
+                arrived.clear()
+                await arrived.wait()
+            submit()
+            yielded += len(group)
+            yield group
+    finally:
+        stopping = True
+        # Waiting for the workers to exit would block the event loop: a thread does it.
+        await asyncio.to_thread(executor.shutdown, cancel_futures=True)
+
+
+def _batches_held(workers: int, max_group: int) -> int:
+    """Batches in flight or finished but not yet taken: two per worker, plus half a group (the
+    workers go on parsing while the caller saves a group, until that much is waiting)."""
+    return 2 * workers + -(-max_group // (2 * BATCH_SIZE))
 
 
 def _parsing_executor(workers: int) -> Executor:
@@ -117,9 +179,8 @@ async def ingest_corpus(
 ) -> CorpusReport:
     """Bring the store up to date with the corpus at ``root``; raises ``CorpusPathError``."""
     started = time.perf_counter()
-    scan = await asyncio.to_thread(scan_corpus, root)
+    scan, known = await _scan_and_known_files(articles, root)
     report = CorpusReport(root=scan.root)
-    known = await articles.known_files(scan.root)
     to_parse = []
     for file in scan.files:
         seen = known.get(file.path)
@@ -133,13 +194,18 @@ async def ingest_corpus(
     if unreadable:
         await articles.save_files(unreadable)
         report.rejected.extend(Rejection(o.path, o.error or "") for o in unreadable)
-    async for outcomes in parse_in_batches(to_parse, progress):
-        await articles.save_files(outcomes)
-        for outcome in outcomes:
-            if outcome.error is None:
-                report.ingested += 1
-            else:
-                report.rejected.append(Rejection(outcome.path, outcome.error))
+
+    def min_group(saved: int) -> int:  # a fifth of the store, as it grows
+        return min(MAX_GROUP_FILES, max(BATCH_SIZE, (len(known) + saved) // 5))
+
+    async with aclosing(_parse(to_parse, progress, min_group, MAX_GROUP_FILES)) as groups:
+        async for outcomes in groups:
+            await articles.save_files(outcomes)
+            for outcome in outcomes:
+                if outcome.error is None:
+                    report.ingested += 1
+                else:
+                    report.rejected.append(Rejection(outcome.path, outcome.error))
     present = {file.path for file in scan.files} | scan.unreadable.keys()
     report.withdrawn = await articles.forget_files(sorted(known.keys() - present))
     if to_parse or report.withdrawn or unreadable:
@@ -164,6 +230,26 @@ async def check_corpus(root: Path | str, progress: ProgressCallback | None = Non
     report.rejected.sort(key=lambda rejection: rejection.path)
     report.seconds = time.perf_counter() - started
     return report
+
+
+async def _scan_and_known_files(
+    articles: ArticleRepository, root: Path | str
+) -> tuple[CorpusScan, dict[str, KnownFile]]:
+    """The folder scan and the store's record of its files, read at the same time: the scan
+    waits on ``stat`` in a thread while the query runs in aiosqlite's."""
+    expected_root = await asyncio.to_thread(os.path.abspath, root)  # as scan_corpus reports it
+    known = asyncio.create_task(articles.known_files(expected_root))
+    try:
+        scan = await asyncio.to_thread(scan_corpus, root)
+    except BaseException:
+        await asyncio.wait([known])
+        if not known.cancelled():
+            known.exception()  # the scan's error is the one to report
+        raise
+    known_files = await known
+    if scan.root != expected_root:  # not expected: then ask for the files under the scan's root
+        known_files = await articles.known_files(scan.root)
+    return scan, known_files
 
 
 def _unreadable_outcomes(scan: CorpusScan) -> list[FileOutcome]:

@@ -96,27 +96,37 @@ class Article:
 def article_from_front_matter(front_matter: object) -> Article:
     """Validate parsed front matter into an :class:`Article`, or raise :class:`ArticleError`."""
     fields = _mapping(front_matter, "front matter")
-    url = _url(fields.get("webUrl"), "webUrl", required=True)
+    get = fields.get
+    url = _url(get("webUrl"), "", "webUrl", required=True)
     assert url is not None
+    # Fields are checked in this order, which decides which problem a bad file reports.
     return Article(
         id=article_id_for(url),
-        title=_text(fields.get("title"), "title", MAX_TITLE_CHARS, required=True),
+        title=_text(get("title"), "", "title", MAX_TITLE_CHARS, required=True),
         url=url,
-        excerpt=_text(fields.get("excerpt"), "excerpt", MAX_EXCERPT_CHARS),
-        published_at=_datetime(fields.get("publishedDateTime"), "publishedDateTime"),
-        amp_url=_url(fields.get("ampWebUrl"), "ampWebUrl"),
-        cdn_amp_url=_url(fields.get("cdnAmpWebUrl"), "cdnAmpWebUrl"),
-        type=_text(fields.get("type"), "type", MAX_NAME_CHARS) or None,
-        quality=_integer(fields.get("quality"), "quality"),
-        heat=_integer(fields.get("heat"), "heat"),
-        provider=_provider(fields.get("provider"), "provider"),
-        topics=_topics(fields.get("topics")),
-        images=_images(fields.get("images"), "images"),
+        excerpt=_text(get("excerpt"), "", "excerpt", MAX_EXCERPT_CHARS),
+        published_at=_datetime(get("publishedDateTime"), "", "publishedDateTime"),
+        amp_url=_url(get("ampWebUrl"), "", "ampWebUrl"),
+        cdn_amp_url=_url(get("cdnAmpWebUrl"), "", "cdnAmpWebUrl"),
+        type=_text(get("type"), "", "type", MAX_NAME_CHARS) or None,
+        quality=_integer(get("quality"), "", "quality"),
+        heat=_integer(get("heat"), "", "heat"),
+        provider=_provider(get("provider"), "provider"),
+        topics=_topics(get("topics")),
+        images=_images(get("images"), "images"),
         related=tuple(
             _related(item, f"related[{index}]")
-            for index, item in enumerate(_list(fields.get("related"), "related")[:MAX_RELATED])
+            for index, item in enumerate(_list(get("related"), "related")[:MAX_RELATED])
         ),
     )
+
+
+# The checks below run for every field of every file, so they take the common case first and
+# build the field's name for a message (``where`` + ``.`` + ``name``) only when there is one.
+
+
+def _field(where: str, name: str) -> str:
+    return f"{where}.{name}" if where else name
 
 
 def _type_name(value: object) -> str:
@@ -139,41 +149,42 @@ def _list(value: object, where: str) -> list[Any]:
     return value
 
 
-def _text(value: object, where: str, limit: int, *, required: bool = False) -> str:
-    if value is None or value == "":
-        if required:
-            raise ArticleError(f"{where}: required")
-        return ""
-    if not isinstance(value, str):
-        raise ArticleError(f"{where}: expected text, got {_type_name(value)}")
-    text = " ".join(value.split())
-    if required and not text:
-        raise ArticleError(f"{where}: required")
-    return trim_to_words(text, limit)
+def _text(value: object, where: str, name: str, limit: int, *, required: bool = False) -> str:
+    if isinstance(value, str) and value:
+        text = " ".join(value.split())
+        if text:
+            return text if len(text) <= limit else trim_to_words(text, limit)
+    elif value is not None and value != "":
+        raise ArticleError(f"{_field(where, name)}: expected text, got {_type_name(value)}")
+    if required:  # None, "" or only white space
+        raise ArticleError(f"{_field(where, name)}: required")
+    return ""
 
 
-def _url(value: object, where: str, *, required: bool = False) -> str | None:
-    if value is None or value == "":
-        if required:
-            raise ArticleError(f"{where}: required")
-        return None
-    if not isinstance(value, str):
-        raise ArticleError(f"{where}: expected a URL, got {_type_name(value)}")
-    url = value.strip()
-    if not is_web_url(url):
-        raise ArticleError(f"{where}: not an absolute http(s) URL: {url[:80]!r}")
-    return url
+def _url(value: object, where: str, name: str, *, required: bool = False) -> str | None:
+    if isinstance(value, str) and value:
+        url = value.strip()
+        if not is_web_url(url):
+            raise ArticleError(f"{_field(where, name)}: not an absolute http(s) URL: {url[:80]!r}")
+        return url
+    if value is not None and value != "":
+        raise ArticleError(f"{_field(where, name)}: expected a URL, got {_type_name(value)}")
+    if required:
+        raise ArticleError(f"{_field(where, name)}: required")
+    return None
 
 
-def _integer(value: object, where: str) -> int | None:
-    if value is None:
-        return None
+def _integer(value: object, where: str, name: str) -> int | None:
+    if type(value) is int or value is None:
+        return value
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ArticleError(f"{where}: expected a whole number, got {_type_name(value)}")
+        raise ArticleError(
+            f"{_field(where, name)}: expected a whole number, got {_type_name(value)}"
+        )
     return value
 
 
-def _datetime(value: object, where: str) -> datetime | None:
+def _datetime(value: object, where: str, name: str) -> datetime | None:
     """Timezone-aware UTC. A value without a zone is taken as UTC, as YAML's timestamp type says."""
     if value is None or value == "":
         return None
@@ -185,39 +196,47 @@ def _datetime(value: object, where: str) -> datetime | None:
         try:
             moment = datetime.fromisoformat(value.strip())
         except ValueError:
-            raise ArticleError(f"{where}: not an ISO 8601 date and time: {value[:40]!r}") from None
+            raise ArticleError(
+                f"{_field(where, name)}: not an ISO 8601 date and time: {value[:40]!r}"
+            ) from None
     else:
-        raise ArticleError(f"{where}: expected a date and time, got {_type_name(value)}")
+        raise ArticleError(
+            f"{_field(where, name)}: expected a date and time, got {_type_name(value)}"
+        )
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     try:
         return moment.astimezone(UTC)
     except OverflowError:
-        raise ArticleError(f"{where}: out of range in UTC: {moment.isoformat()}") from None
+        raise ArticleError(
+            f"{_field(where, name)}: out of range in UTC: {moment.isoformat()}"
+        ) from None
 
 
 def _topics(value: object) -> tuple[str, ...]:
     topics: dict[str, str] = {}
     for index, item in enumerate(_list(value, "topics")):
-        name = _text(item, f"topics[{index}]", MAX_TOPIC_CHARS)
+        name = _text(item, "", f"topics[{index}]", MAX_TOPIC_CHARS)
         if name:
             topics.setdefault(name.casefold(), name)
     return tuple(topics.values())[:MAX_TOPICS]
 
 
 def _images(value: object, where: str) -> tuple[Image, ...]:
+    if value is None:
+        return ()
     images = []
     for index, item in enumerate(_list(value, where)[:MAX_IMAGES]):
         place = f"{where}[{index}]"
-        fields = _mapping(item, place)
-        url = _url(fields.get("url"), f"{place}.url", required=True)
+        get = _mapping(item, place).get
+        url = _url(get("url"), place, "url", required=True)
         assert url is not None
         images.append(
             Image(
                 url=url,
-                width=_integer(fields.get("width"), f"{place}.width"),
-                height=_integer(fields.get("height"), f"{place}.height"),
-                title=_text(fields.get("title"), f"{place}.title", MAX_TITLE_CHARS) or None,
+                width=_integer(get("width"), place, "width"),
+                height=_integer(get("height"), place, "height"),
+                title=_text(get("title"), place, "title", MAX_TITLE_CHARS) or None,
             )
         )
     return tuple(images)
@@ -226,29 +245,29 @@ def _images(value: object, where: str) -> tuple[Image, ...]:
 def _provider(value: object, where: str) -> Provider | None:
     if value is None:
         return None
-    fields = _mapping(value, where)
-    name = _text(fields.get("name"), f"{where}.name", MAX_NAME_CHARS, required=True)
+    get = _mapping(value, where).get
+    name = _text(get("name"), where, "name", MAX_NAME_CHARS, required=True)
     return Provider(
         name=name,
-        domain=_text(fields.get("domain"), f"{where}.domain", MAX_NAME_CHARS) or None,
-        images=_images(fields.get("images"), f"{where}.images"),
+        domain=_text(get("domain"), where, "domain", MAX_NAME_CHARS) or None,
+        images=_images(get("images"), f"{where}.images"),
     )
 
 
 def _related(value: object, where: str) -> RelatedCoverage:
-    fields = _mapping(value, where)
-    url = _url(fields.get("webUrl"), f"{where}.webUrl", required=True)
+    get = _mapping(value, where).get
+    url = _url(get("webUrl"), where, "webUrl", required=True)
     assert url is not None
     return RelatedCoverage(
-        title=_text(fields.get("title"), f"{where}.title", MAX_TITLE_CHARS, required=True),
+        title=_text(get("title"), where, "title", MAX_TITLE_CHARS, required=True),
         url=url,
-        excerpt=_text(fields.get("excerpt"), f"{where}.excerpt", MAX_EXCERPT_CHARS),
-        published_at=_datetime(fields.get("publishedDateTime"), f"{where}.publishedDateTime"),
-        amp_url=_url(fields.get("ampWebUrl"), f"{where}.ampWebUrl"),
-        cdn_amp_url=_url(fields.get("cdnAmpWebUrl"), f"{where}.cdnAmpWebUrl"),
-        provider=_provider(fields.get("provider"), f"{where}.provider"),
-        images=_images(fields.get("images"), f"{where}.images"),
-        quality=_integer(fields.get("quality"), f"{where}.quality"),
+        excerpt=_text(get("excerpt"), where, "excerpt", MAX_EXCERPT_CHARS),
+        published_at=_datetime(get("publishedDateTime"), where, "publishedDateTime"),
+        amp_url=_url(get("ampWebUrl"), where, "ampWebUrl"),
+        cdn_amp_url=_url(get("cdnAmpWebUrl"), where, "cdnAmpWebUrl"),
+        provider=_provider(get("provider"), f"{where}.provider"),
+        images=_images(get("images"), f"{where}.images"),
+        quality=_integer(get("quality"), where, "quality"),
     )
 
 

@@ -18,7 +18,7 @@ hostile cases.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import yaml
@@ -58,8 +58,12 @@ _PLAIN_FIRST_FORBIDDEN = frozenset("&*!|>[]{}%@`,?:#-\"'\\")
 #: A double-quoted scalar whose only escapes are ``\"`` and ``\\`` (titles quoting a phrase).
 _DOUBLE_QUOTED = re.compile(r'"([^"\\]*(?:\\["\\][^"\\]*)*)"')
 _QUOTE_ESCAPE = re.compile(r'\\(["\\])')
-#: The timestamp form curators' tools write, which PyYAML makes ``datetime(..., tzinfo=utc)``.
-_UTC_TIMESTAMP = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})Z")
+#: The timestamp forms curators' tools write (``Z`` or a ``+hh:mm`` offset, whole seconds), which
+#: PyYAML makes ``datetime(..., tzinfo=timezone(offset))``; ``timezone`` gives UTC for ``Z``.
+_TIMESTAMP = re.compile(
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})"
+    r"(?:Z|([-+])([0-9]{2}):([0-9]{2}))"
+)
 _STR_TAG = "tag:yaml.org,2002:str"
 _resolver = Resolver()
 _constructor = SafeConstructor()
@@ -281,11 +285,10 @@ def _plain_scalar(text: str) -> Any:
     value = _plain_cache.get(text, _MISSING)
     if value is not _MISSING:
         return value
-    moment = _UTC_TIMESTAMP.fullmatch(text)
+    moment = _TIMESTAMP.fullmatch(text)
     try:
         if moment is not None:  # unique per article: built directly, and not memoised
-            year, month, day, hour, minute, second = map(int, moment.groups())
-            return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+            return _timestamp(*moment.groups())
         value = _resolve_plain_scalar(text)
     except Exception:  # ValueError, OverflowError, ... from the constructors
         raise _NotTheCommonSubset from None
@@ -293,6 +296,20 @@ def _plain_scalar(text: str) -> Any:
         _plain_cache.clear()
     _plain_cache[text] = value
     return value
+
+
+def _timestamp(
+    year: str, month: str, day: str, hour: str, minute: str, second: str, *zone: str | None
+) -> datetime:
+    """What PyYAML's ``construct_yaml_timestamp`` makes of a :data:`_TIMESTAMP` match."""
+    sign, zone_hour, zone_minute = zone
+    offset = timedelta(0)
+    if sign is not None:
+        offset = timedelta(hours=int(zone_hour or 0), minutes=int(zone_minute or 0))
+        if sign == "-":
+            offset = -offset
+    date_and_time = int(year), int(month), int(day), int(hour), int(minute), int(second)
+    return datetime(*date_and_time, tzinfo=timezone(offset))
 
 
 def _resolve_plain_scalar(text: str) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from operator import attrgetter, itemgetter
 from typing import NamedTuple
 
 from bot.corpus.article import Article, article_to_json
@@ -83,10 +84,13 @@ class ArticleRepository:
                 " VALUES (?, ?, ?, ?, ?) ON CONFLICT (path) DO UPDATE SET"
                 " mtime_ns = excluded.mtime_ns, size = excluded.size,"
                 " article_id = excluded.article_id, error = excluded.error",
-                [
-                    (o.path, o.mtime_ns, o.size, o.record.id if o.record else None, o.error)
-                    for o in outcomes
-                ],
+                sorted(  # in path order: the order of the index by path (a stable sort)
+                    (
+                        (o.path, o.mtime_ns, o.size, o.record.id if o.record else None, o.error)
+                        for o in outcomes
+                    ),
+                    key=itemgetter(0),
+                ),
             )
             if records:
                 await self._upsert_articles(records.values())
@@ -154,22 +158,38 @@ class ArticleRepository:
         return withdrawn
 
     async def _upsert_articles(self, records: Iterable[ArticleRecord]) -> None:
-        """Insert or replace articles with their URLs, related coverage, topics and full text."""
+        """Insert or replace articles with their URLs, related coverage, topics and full text.
+
+        Rows go in in key order: the keys are random, so that makes each statement visit every
+        index page it changes once, in order (writes to URLs stay stable in batch order, since
+        the last article naming a URL takes it).
+        """
         db = self.database.connection
-        rows = list(records)
+        in_batch_order = list(records)
+        rows = sorted(in_batch_order, key=attrgetter("id"))
+        first_names: dict[str, str] = {}  # display name as first seen, in this batch too
+        for topic in (topic for r in in_batch_order for topic in r.topics):
+            first_names.setdefault(topic.casefold(), topic)
         await db.execute("CREATE TEMP TABLE IF NOT EXISTS batch (id TEXT PRIMARY KEY)")
         await db.execute("DELETE FROM temp.batch")
         await db.executemany(
             "INSERT OR IGNORE INTO temp.batch (id) VALUES (?)", [(r.id,) for r in rows]
         )
-        # Articles already stored: take their old text out of the index, and their links.
-        await db.execute(
-            "INSERT INTO articles_fts (articles_fts, rowid, title, excerpt, provider_name,"
-            " topics_text) SELECT 'delete', seq, title, excerpt, provider_name, topics_text"
-            " FROM temp.batch CROSS JOIN articles USING (id)"
-        )
-        for table in ("article_urls", "article_related", "article_topics"):
-            await db.execute(f"DELETE FROM {table} WHERE article_id IN temp.batch")
+        # Articles already stored: take their old text out of the index, and their links. URLs
+        # and topics are not indexed by article (see the schema), so this scans them: only
+        # when some are stored, which a first ingest never meets.
+        async with db.execute(
+            "SELECT EXISTS (SELECT 1 FROM temp.batch CROSS JOIN articles USING (id))"
+        ) as cursor:
+            row = await cursor.fetchone()
+        if row is not None and row[0]:
+            await db.execute(
+                "INSERT INTO articles_fts (articles_fts, rowid, title, excerpt, provider_name,"
+                " topics_text) SELECT 'delete', seq, title, excerpt, provider_name, topics_text"
+                " FROM temp.batch CROSS JOIN articles USING (id)"
+            )
+            for table in ("article_urls", "article_related", "article_topics"):
+                await db.execute(f"DELETE FROM {table} WHERE article_id IN temp.batch")
         await db.executemany(
             "INSERT INTO articles (id, story_id, active, title, excerpt, provider_name,"
             " topics_text, published_at, data) VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?)"
@@ -198,21 +218,18 @@ class ArticleRepository:
         )
         await db.executemany(
             "INSERT OR REPLACE INTO article_urls (url_key, article_id) VALUES (?, ?)",
-            [(key, r.id) for r in rows for key in r.url_keys],
+            sorted(((key, r.id) for r in in_batch_order for key in r.url_keys), key=itemgetter(0)),
         )
         await db.executemany(
             "INSERT OR IGNORE INTO article_related (article_id, url_key) VALUES (?, ?)",
-            [(r.id, key) for r in rows for key in r.related_url_keys],
+            sorted((r.id, key) for r in rows for key in r.related_url_keys),
         )
-        first_names: dict[str, str] = {}  # display name as first seen, in this batch too
-        for topic in (topic for r in rows for topic in r.topics):
-            first_names.setdefault(topic.casefold(), topic)
         await db.executemany(
             "INSERT OR IGNORE INTO topics (key, name) VALUES (?, ?)", list(first_names.items())
         )
         await db.executemany(
             "INSERT OR IGNORE INTO article_topics (topic_key, article_id) VALUES (?, ?)",
-            [(topic.casefold(), r.id) for r in rows for topic in r.topics],
+            sorted((topic.casefold(), r.id) for r in rows for topic in r.topics),
         )
 
 
