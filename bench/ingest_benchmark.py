@@ -13,7 +13,12 @@ phase's own, and prints one table:
 - changed:  ``ingest_corpus`` after 100 files were rewritten.
 
 Peak RSS is the phase process's own maximum RSS plus the largest worker process's (parsing runs
-in one worker per core; with two cores the true total can be up to one more worker's worth).
+in one worker per core; with two cores the true total can be up to one more worker's worth). On
+Linux each is the process's ``VmHWM``, sampled while the workers run: ``ru_maxrss`` would not do,
+since Linux carries a parent's peak over ``fork`` and ``exec`` into the child's, so each phase
+would report at least this script's peak (the corpus generator's) and each worker its parent's.
+CPU s is the user + system time of the phase process and its workers, from process start (Python
+start-up and imports included): a steadier figure than wall time on a shared machine.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import resource
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -41,7 +47,85 @@ TARGETS = {
 
 
 def run_phase(phase: str, corpus: Path, workdir: Path) -> dict[str, float]:
-    """Run one phase in this process and return its wall time and peak RSS."""
+    """Run one phase in this process and return its wall time, CPU time and peak RSS."""
+    workers = WorkerPeaks()
+    if phase != "naive":  # naive starts no workers: nothing to sample, nothing to slow down
+        workers.start()
+    try:
+        seconds = _timed_phase(phase, corpus, workdir)
+    finally:
+        workers.stop()
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+    main_mb = peak_rss_mb("self")
+    worker_mb = workers.peak_mb
+    if main_mb is None or worker_mb is None:  # no /proc: ru_maxrss, which may overstate
+        main_mb, worker_mb = own.ru_maxrss / 1024, children.ru_maxrss / 1024
+    return {
+        "seconds": seconds,
+        "cpu_seconds": cpu,
+        "rss_mb": main_mb + worker_mb,
+        "main_mb": main_mb,
+        "worker_mb": worker_mb,
+        "ru_maxrss_mb": (own.ru_maxrss + children.ru_maxrss) / 1024,
+    }
+
+
+def peak_rss_mb(pid: int | str) -> float | None:
+    """A process's peak resident set (``VmHWM``), or None without Linux's /proc."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+class WorkerPeaks(threading.Thread):
+    """Samples the peak RSS of this process's children (the parsing workers) until stopped."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.peaks: dict[int, float] = {}
+        self.readable = False  # whether /proc lists children here (Linux)
+        self._stop_sampling = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop_sampling.wait(0.05):
+            self.sample()
+
+    def sample(self) -> None:
+        try:
+            tasks = os.listdir("/proc/self/task")
+        except OSError:
+            return
+        for task in tasks:
+            try:
+                with open(f"/proc/self/task/{task}/children", encoding="ascii") as children:
+                    pids = [int(pid) for pid in children.read().split()]
+            except OSError:
+                continue
+            self.readable = True
+            for pid in pids:
+                peak = peak_rss_mb(pid)
+                if peak is not None:
+                    self.peaks[pid] = max(peak, self.peaks.get(pid, 0.0))
+
+    def stop(self) -> None:
+        self._stop_sampling.set()
+        if self.is_alive():
+            self.join()
+        self.sample()  # also tells whether /proc can list children at all
+
+    @property
+    def peak_mb(self) -> float | None:
+        return max(self.peaks.values(), default=0.0) if self.readable else None
+
+
+def _timed_phase(phase: str, corpus: Path, workdir: Path) -> float:
     if phase == "naive":
         started = time.perf_counter()
         naive_ingest(corpus, workdir / "naive.sqlite3")
@@ -71,9 +155,7 @@ def run_phase(phase: str, corpus: Path, workdir: Path) -> dict[str, float]:
             return elapsed
 
         seconds = asyncio.run(ingest())
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    worker = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return {"seconds": seconds, "rss_mb": own + worker, "main_mb": own, "worker_mb": worker}
+    return seconds
 
 
 def naive_ingest(corpus: Path, database: Path) -> None:
@@ -151,13 +233,13 @@ def main() -> int:
         f"{os.cpu_count()} cores, Python {platform.python_version()}, "
         f"SQLite {sqlite3.sqlite_version}"
     )
-    print(f"{'phase':<8} {'wall s':>8} {'vs naive':>9} {'peak RSS MB':>12}  target")
+    print(f"{'phase':<8} {'wall s':>8} {'vs naive':>9} {'CPU s':>7} {'peak RSS MB':>12}  target")
     for phase in PHASES:
         r = results[phase]
         speed = f"{naive / r['seconds']:.1f}x" if phase != "naive" else "1.0x"
         print(
-            f"{phase:<8} {r['seconds']:>8.2f} {speed:>9} {r['rss_mb']:>12.0f}  "
-            f"{TARGETS.get(phase, '')}"
+            f"{phase:<8} {r['seconds']:>8.2f} {speed:>9} {r['cpu_seconds']:>7.1f} "
+            f"{r['rss_mb']:>12.0f}  {TARGETS.get(phase, '')}"
         )
     print("peak RSS target: <= 300 MB (main process + largest parsing worker)")
     return 0

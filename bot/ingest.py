@@ -1,11 +1,12 @@
 """Ingest: bring the store up to date with the corpus folder, incrementally.
 
-Scan (``stat`` only) -> compare with the files the store knows -> parse the new and changed files
-in worker processes -> save each batch in one transaction -> withdraw articles whose files are
-gone -> regroup stories. Unchanged files are never read. A bad file is recorded with its reason
-and never stops the run; its old article (if any) is withdrawn, since the file no longer holds it.
-The event loop stays free throughout: scanning runs in a thread, parsing in processes, and SQLite
-in aiosqlite's thread.
+Scan (``stat`` only) -> compare with the files the store knows -> parse the new and changed
+files in worker processes -> save them in groups of parsed batches, one transaction per
+group, while the workers parse the next -> withdraw articles whose files are gone -> regroup
+stories. Unchanged files are never read. A bad file is recorded with its reason and never stops
+the run; its old article (if any) is withdrawn, since the file no longer holds it. The event loop
+stays free throughout: scanning runs in a thread, parsing in processes (at a lower priority than
+the bot), and SQLite in aiosqlite's thread.
 """
 
 from __future__ import annotations
@@ -25,16 +26,18 @@ from typing import Any
 from bot.corpus.article import ArticleError
 from bot.corpus.files import read_article_file
 from bot.corpus.scan import CorpusFile, CorpusScan, scan_corpus
-from bot.store.articles import ArticleRecord, ArticleRepository, FileOutcome, KnownFile
+from bot.store.articles import ArticleRecord, ArticleRepository, FileOutcome
 
 #: Below this many files to parse, a thread is cheaper than starting worker processes.
 PROCESS_POOL_THRESHOLD = 400
 BATCH_SIZE = 500
+#: How much lower the parsing workers' CPU priority is than the process that starts them.
+WORKER_NICENESS = 5
 #: Files saved per transaction, at most. A commit writes every page the transaction touched, and
 #: the store's keys (article ids, URL hashes) are random, so even a few thousand files touch most
 #: index pages of a large store: a transaction of a fifth of the store keeps those rewrites to a
 #: few times the indexes' size over a whole ingest. Memory bounds it: ~6 KB a file in the group
-#: being saved, and up to half as many again parsed meanwhile (see :func:`_batches_held`).
+#: being saved, and as many again parsed meanwhile (see :func:`_batches_held`).
 MAX_GROUP_FILES = 6_000
 
 ProgressCallback = Callable[[int, int], None]
@@ -86,10 +89,24 @@ def parse_corpus_files(files: Sequence[CorpusFile]) -> list[FileOutcome]:
     return outcomes
 
 
+#: A :class:`FileOutcome` as a plain tuple of its fields, for the trip back from a worker.
+_OutcomeFields = tuple[str, int, int, ArticleRecord | None, str | None]
+
+
+def _parse_batch(batch: list[tuple[str, int, int]]) -> list[_OutcomeFields]:
+    """:func:`parse_corpus_files` in a worker, files and outcomes travelling as plain tuples:
+    pickling frozen dataclasses goes through Python-level ``__getstate__``/``__setstate__``."""
+    return [
+        (o.path, o.mtime_ns, o.size, o.record, o.error)
+        for o in parse_corpus_files([CorpusFile(*file) for file in batch])
+    ]
+
+
 async def parse_in_batches(
     files: Sequence[CorpusFile], progress: ProgressCallback | None = None
 ) -> AsyncIterator[list[FileOutcome]]:
-    """Yield parsed batches as they finish; at most two per worker in flight or waiting."""
+    """Yield parsed batches as they finish; the workers keep parsing (a bounded number of
+    batches ahead) while the caller handles one."""
     async with aclosing(_parse(files, progress, lambda parsed: 1, BATCH_SIZE)) as batches:
         async for outcomes in batches:
             yield outcomes
@@ -109,14 +126,17 @@ async def _parse(
     parsing goes on while the caller saves a group; memory stays bounded because no more than
     :func:`_batches_held` batches are in flight or finished and not yet taken.
     """
-    batches = deque(files[i : i + BATCH_SIZE] for i in range(0, len(files), BATCH_SIZE))
+    batches = deque(
+        [(file.path, file.mtime_ns, file.size) for file in files[i : i + BATCH_SIZE]]
+        for i in range(0, len(files), BATCH_SIZE)
+    )
     if not batches:
         return
     loop = asyncio.get_running_loop()
     workers = 1 if len(files) < PROCESS_POOL_THRESHOLD else (os.cpu_count() or 1)
     held_limit = _batches_held(workers, max_group)
     yielded = 0
-    finished: deque[asyncio.Future[list[FileOutcome]]] = deque()
+    finished: deque[asyncio.Future[list[_OutcomeFields]]] = deque()
     arrived = asyncio.Event()
     in_flight = 0
     stopping = False
@@ -125,11 +145,11 @@ async def _parse(
     def submit() -> None:
         nonlocal in_flight
         while batches and not stopping and in_flight + len(finished) < held_limit:
-            future = loop.run_in_executor(executor, parse_corpus_files, batches.popleft())
+            future = loop.run_in_executor(executor, _parse_batch, batches.popleft())
             future.add_done_callback(on_finished)
             in_flight += 1
 
-    def on_finished(future: asyncio.Future[list[FileOutcome]]) -> None:
+    def on_finished(future: asyncio.Future[list[_OutcomeFields]]) -> None:
         nonlocal in_flight
         in_flight -= 1
         finished.append(future)
@@ -143,13 +163,14 @@ async def _parse(
             group: list[FileOutcome] = []
             while True:
                 while finished and len(group) < max_group:
-                    outcomes = finished.popleft().result()
+                    outcomes = [FileOutcome(*fields) for fields in finished.popleft().result()]
                     group += outcomes
                     done += len(outcomes)
                     if progress is not None:
                         progress(done, len(files))
                 if len(group) >= min_group(yielded) or not (in_flight or finished):
                     break
+                submit()  # for the batches just taken
                 arrived.clear()
                 await arrived.wait()
             submit()
@@ -162,16 +183,27 @@ async def _parse(
 
 
 def _batches_held(workers: int, max_group: int) -> int:
-    """Batches in flight or finished but not yet taken: two per worker, plus half a group (the
-    workers go on parsing while the caller saves a group, until that much is waiting)."""
-    return 2 * workers + -(-max_group // (2 * BATCH_SIZE))
+    """Batches in flight or finished but not yet taken: two per worker, plus a group's worth
+    (the workers go on parsing the next group while the caller saves one)."""
+    return 2 * workers + -(-max_group // BATCH_SIZE)
 
 
 def _parsing_executor(workers: int) -> Executor:
     if workers == 1:
         return ThreadPoolExecutor(max_workers=1, thread_name_prefix="ainews-parse")
     # spawn, not fork: the parent runs threads (aiosqlite), which fork does not copy safely.
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_lower_priority,
+    )
+
+
+def _lower_priority() -> None:
+    """In each worker: yield the CPU to the main process, which saves what they parse (and, in
+    the bot, answers Discord), so the workers use the cores it leaves free."""
+    if hasattr(os, "nice"):  # not on Windows
+        os.nice(WORKER_NICENESS)
 
 
 async def ingest_corpus(
@@ -179,12 +211,18 @@ async def ingest_corpus(
 ) -> CorpusReport:
     """Bring the store up to date with the corpus at ``root``; raises ``CorpusPathError``."""
     started = time.perf_counter()
-    scan, known = await _scan_and_known_files(articles, root)
+    scan = await asyncio.to_thread(scan_corpus, root)
     report = CorpusReport(root=scan.root)
+    known = await articles.known_files(scan.root)
     to_parse = []
+    still_there = 0  # known files the scan found again
     for file in scan.files:
         seen = known.get(file.path)
-        if seen is None or (seen.mtime_ns, seen.size) != (file.mtime_ns, file.size):
+        if seen is None:
+            to_parse.append(file)
+            continue
+        still_there += 1
+        if seen.mtime_ns != file.mtime_ns or seen.size != file.size:
             to_parse.append(file)
         elif seen.error is not None:
             report.rejected.append(Rejection(file.path, seen.error))
@@ -206,8 +244,11 @@ async def ingest_corpus(
                     report.ingested += 1
                 else:
                     report.rejected.append(Rejection(outcome.path, outcome.error))
-    present = {file.path for file in scan.files} | scan.unreadable.keys()
-    report.withdrawn = await articles.forget_files(sorted(known.keys() - present))
+    gone: list[str] = []
+    if still_there < len(known):  # else every known file is still there: no need to look
+        present = {file.path for file in scan.files} | scan.unreadable.keys()
+        gone = sorted(known.keys() - present)
+    report.withdrawn = await articles.forget_files(gone)
     if to_parse or report.withdrawn or unreadable:
         await articles.regroup_stories()
     report.rejected.sort(key=lambda rejection: rejection.path)
@@ -230,26 +271,6 @@ async def check_corpus(root: Path | str, progress: ProgressCallback | None = Non
     report.rejected.sort(key=lambda rejection: rejection.path)
     report.seconds = time.perf_counter() - started
     return report
-
-
-async def _scan_and_known_files(
-    articles: ArticleRepository, root: Path | str
-) -> tuple[CorpusScan, dict[str, KnownFile]]:
-    """The folder scan and the store's record of its files, read at the same time: the scan
-    waits on ``stat`` in a thread while the query runs in aiosqlite's."""
-    expected_root = await asyncio.to_thread(os.path.abspath, root)  # as scan_corpus reports it
-    known = asyncio.create_task(articles.known_files(expected_root))
-    try:
-        scan = await asyncio.to_thread(scan_corpus, root)
-    except BaseException:
-        await asyncio.wait([known])
-        if not known.cancelled():
-            known.exception()  # the scan's error is the one to report
-        raise
-    known_files = await known
-    if scan.root != expected_root:  # not expected: then ask for the files under the scan's root
-        known_files = await articles.known_files(scan.root)
-    return scan, known_files
 
 
 def _unreadable_outcomes(scan: CorpusScan) -> list[FileOutcome]:

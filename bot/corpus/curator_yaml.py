@@ -6,13 +6,14 @@ a small, regular subset of YAML (block mappings and sequences, quoted or plain o
 scalars), and this module reads that subset directly: one regular expression splits every line
 into its indentation, ``- `` indicator, ``key:`` and value, and one loop with an explicit stack of
 the open collections builds the result (no recursion, so deep nesting costs no stack). Anything
-outside the subset (flow collections, anchors and aliases, tags, block scalars, multi-line or
-escaped strings, tabs, odd indentation, a value PyYAML's constructors refuse) makes the fast path
-give up, and the document goes to PyYAML's safe loader, so the result is always what
-``yaml.safe_load`` returns, errors included. Plain scalars are typed by PyYAML's own resolver and
-constructor, so ``115``, ``false``, ``~`` and timestamps come out exactly as PyYAML makes them.
-Tests check the two agree on every file of the sample corpus, the benchmark corpus and the
-hostile cases.
+outside the subset (flow collections, anchors and aliases, tags, block scalars, multi-line
+strings, escapes other than ``\\"`` and ``\\\\``, tabs, odd indentation, a value PyYAML's
+constructors refuse) makes the fast path give up, and the document goes to PyYAML's safe loader,
+so the result is always what ``yaml.safe_load`` returns, errors included. Plain scalars are typed
+by PyYAML's own resolver and constructor (memoised), so ``115``, ``false``, ``~`` and timestamps
+come out exactly as PyYAML makes them; the usual timestamp forms are built directly, the way its
+constructor builds them. Tests check the two agree on every file of the sample corpus, the
+benchmark corpus and the hostile cases.
 """
 
 from __future__ import annotations
@@ -79,7 +80,8 @@ _constructors = {
 _plain_cache: dict[str, Any] = {}
 _PLAIN_CACHE_SIZE = 4096
 _MISSING = object()
-#: The key under which the document's value is kept while parsing (see :func:`_parse_fast`).
+#: The key under which the document's value is kept while parsing (see :func:`_parse_fast`),
+#: and the "no key is waiting for its value" marker (keys may be ``None`` or ``False``).
 _DOCUMENT = object()
 _NO_KEY = object()
 

@@ -117,11 +117,22 @@ class ArticleRepository:
                 " JOIN article_urls AS u USING (url_key) WHERE u.article_id <> r.article_id"
             ) as cursor:
                 links = await cursor.fetchall()
-            story_of = _connected_groups((a, b) for a, b in links)
-            await db.execute("UPDATE articles SET story_id = id WHERE story_id <> id")
+            story_of = {
+                a: s for a, s in _connected_groups((a, b) for a, b in links).items() if a != s
+            }
+            async with db.execute(
+                "SELECT id, story_id FROM articles WHERE story_id <> id"
+            ) as cursor:
+                stored: dict[str, str] = {a: s for a, s in await cursor.fetchall()}
+            # Only the articles whose story changed are written.
             await db.executemany(
                 "UPDATE articles SET story_id = ? WHERE id = ?",
-                [(story, article) for article, story in story_of.items() if story != article],
+                [
+                    (story, article)
+                    for article, story in story_of.items()
+                    if stored.get(article) != story
+                ]
+                + [(article, article) for article in stored if article not in story_of],
             )
 
     async def count_active(self) -> int:
