@@ -22,7 +22,7 @@ import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import aiohttp
@@ -98,9 +98,7 @@ class DigestDeliverer:
         if self._stopping:
             return []
         now = self.bot.clock()
-        pending = [
-            p for p in await self.digests.pending_deliveries() if await self._retry_due(p, now)
-        ]
+        pending = await self.digests.pending_deliveries(retry_due_by=now)
         due = await self.digests.due(now, limit=10_000)
         jobs = [self._resume(p) for p in pending if p.channel_id not in {d.channel_id for d in due}]
         jobs += [self.deliver(digest, scheduled=True) for digest in due]
@@ -152,7 +150,7 @@ class DigestDeliverer:
         """The messages the digest would post now (nothing is recorded)."""
         topics = [t for t in await self.bot.catalog.topics() if t.key in digest.topic_keys]
         size = sum(t.article_count for t in topics)
-        wanted = digest if limit is None else _with_max_items(digest, limit)
+        wanted = digest if limit is None else replace(digest, max_items=limit)
         chosen = await self.digests.unposted_articles(wanted, size)
         overflow = {}
         chosen_stories = [item.story_id for item in chosen]
@@ -189,10 +187,6 @@ class DigestDeliverer:
                 self._active -= 1
                 if not self._active:
                     self._idle.set()
-
-    async def _retry_due(self, pending: PendingDelivery, now: datetime) -> bool:
-        retry_at = await self.digests.retry_at(pending.id)
-        return retry_at is None or retry_at <= now
 
     async def _send(self, pending: PendingDelivery, *, check_channel: bool) -> DeliveryResult:
         channel = self.bot.get_partial_messageable(pending.channel_id, guild_id=pending.guild_id)
@@ -311,7 +305,3 @@ def _failure_reason(error: discord.HTTPException) -> str:
     if isinstance(error, discord.NotFound):
         return "the channel no longer exists"
     return f"Discord refused the message ({error.status} {error.text or error.code})"
-
-
-def _with_max_items(digest: Digest, limit: int) -> Digest:
-    return replace(digest, max_items=limit)

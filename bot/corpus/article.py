@@ -50,6 +50,10 @@ class Provider:
         return self.images[0].url if self.images else None
 
 
+def _present(*urls: str | None) -> tuple[str, ...]:
+    return tuple(url for url in urls if url)
+
+
 @dataclass(frozen=True, slots=True)
 class RelatedCoverage:
     """Another source's coverage of the same story, as listed under ``related``."""
@@ -67,7 +71,7 @@ class RelatedCoverage:
     @property
     def urls(self) -> tuple[str, ...]:
         """Every URL this coverage is known by, the AMP aliases included."""
-        return tuple(u for u in (self.url, self.amp_url, self.cdn_amp_url) if u)
+        return _present(self.url, self.amp_url, self.cdn_amp_url)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +94,7 @@ class Article:
     @property
     def urls(self) -> tuple[str, ...]:
         """The webUrl and its AMP aliases: every URL that names this article."""
-        return tuple(u for u in (self.url, self.amp_url, self.cdn_amp_url) if u)
+        return _present(self.url, self.amp_url, self.cdn_amp_url)
 
 
 def article_from_front_matter(front_matter: object) -> Article:

@@ -271,14 +271,24 @@ class DigestRepository:
                 )
         return delivery_id
 
-    async def pending_deliveries(self, channel_id: int | None = None) -> list[PendingDelivery]:
-        where = "WHERE d.state = 'pending'" + (" AND d.channel_id = ?" if channel_id else "")
+    async def pending_deliveries(
+        self, channel_id: int | None = None, *, retry_due_by: datetime | None = None
+    ) -> list[PendingDelivery]:
+        """Deliveries still pending (in one channel; whose retry time has come, if given)."""
+        where = "WHERE d.state = 'pending'"
+        params: list[object] = []
+        if channel_id:
+            where += " AND d.channel_id = ?"
+            params.append(channel_id)
+        if retry_due_by is not None:
+            where += " AND (d.retry_at IS NULL OR d.retry_at <= ?)"
+            params.append(_ts(retry_due_by))
         db = self.database.connection
         async with db.execute(
             "SELECT d.id, d.channel_id, d.guild_id, d.marker, d.attempts, d.contents,"
             " (SELECT group_concat(part) FROM delivery_parts WHERE delivery_id = d.id)"
             f" FROM deliveries AS d {where} ORDER BY d.id",
-            (channel_id,) if channel_id else (),
+            params,
         ) as cursor:
             rows = await cursor.fetchall()
         pending = []
@@ -350,13 +360,6 @@ class DigestRepository:
                 " WHERE id = ?",
                 (_ts(retry_at), error, delivery_id),
             )
-
-    async def retry_at(self, delivery_id: int) -> datetime | None:
-        async with self.database.connection.execute(
-            "SELECT retry_at FROM deliveries WHERE id = ?", (delivery_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
-        return _dt(row[0]) if row else None
 
     # Helpers --------------------------------------------------------------------------------
 
