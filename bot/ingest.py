@@ -222,10 +222,11 @@ async def ingest_corpus(
             to_parse.append(file)
             continue
         still_there += 1
-        if seen.mtime_ns != file.mtime_ns or seen.size != file.size:
+        _, mtime_ns, size, error = seen
+        if mtime_ns != file.mtime_ns or size != file.size:
             to_parse.append(file)
-        elif seen.error is not None:
-            report.rejected.append(Rejection(file.path, seen.error))
+        elif error is not None:
+            report.rejected.append(Rejection(file.path, error))
         else:
             report.unchanged += 1
     unreadable = _unreadable_outcomes(scan)
@@ -249,8 +250,7 @@ async def ingest_corpus(
         present = {file.path for file in scan.files} | scan.unreadable.keys()
         gone = sorted(known.keys() - present)
     report.withdrawn = await articles.forget_files(gone)
-    if to_parse or report.withdrawn or unreadable:
-        await articles.regroup_stories()
+    await articles.regroup_stories()  # around what was saved, now or by a run cut short
     report.rejected.sort(key=lambda rejection: rejection.path)
     report.seconds = time.perf_counter() - started
     return report

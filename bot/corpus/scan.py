@@ -12,12 +12,14 @@ import errno
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 ARTICLE_SUFFIXES = (".md", ".markdown")
 
 
-@dataclass(frozen=True, slots=True)
-class CorpusFile:
+class CorpusFile(NamedTuple):
+    """An article file as ``stat`` sees it (a tuple: a scan makes one per file)."""
+
     path: str
     mtime_ns: int
     size: int
@@ -61,7 +63,8 @@ def scan_corpus(root: Path | str) -> CorpusScan:
             scan.unreadable[folder] = f"cannot read the folder: {error.strerror}"
             continue
         for entry in entries:
-            if entry.name.startswith("."):
+            name = entry.name
+            if name.startswith("."):
                 continue
             try:
                 if entry.is_dir():
@@ -70,15 +73,15 @@ def scan_corpus(root: Path | str) -> CorpusScan:
                         seen_folders.add((info.st_dev, info.st_ino))
                         pending.append(entry.path)
                     continue
-                if not is_article_file_name(entry.name):
+                if not name.lower().endswith(ARTICLE_SUFFIXES):
                     continue
                 info = entry.stat()
             except OSError as error:
-                if is_article_file_name(entry.name):
+                if is_article_file_name(name):
                     scan.unreadable[entry.path] = _stat_failure(error)
                 continue
             scan.files.append(CorpusFile(entry.path, info.st_mtime_ns, info.st_size))
-    scan.files.sort(key=lambda file: file.path)
+    scan.files.sort()  # by path: paths are unique, so the other fields never decide
     return scan
 
 
