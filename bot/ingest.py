@@ -229,6 +229,7 @@ async def ingest_corpus(
             report.rejected.append(Rejection(file.path, error))
         else:
             report.unchanged += 1
+    to_parse.sort()  # by path (paths are unique, so the other fields never decide)
     unreadable = _unreadable_outcomes(scan)
     if unreadable:
         await articles.save_files(unreadable)
@@ -262,7 +263,7 @@ async def check_corpus(root: Path | str, progress: ProgressCallback | None = Non
     scan = await asyncio.to_thread(scan_corpus, root)
     report = CorpusReport(root=scan.root)
     report.rejected.extend(Rejection(path, reason) for path, reason in scan.unreadable.items())
-    async for outcomes in parse_in_batches(scan.files, progress):
+    async for outcomes in parse_in_batches(sorted(scan.files), progress):
         for outcome in outcomes:
             if outcome.error is None:
                 report.ingested += 1

