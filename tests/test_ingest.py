@@ -8,9 +8,16 @@ from typing import Any
 
 import pytest
 
-from bot.corpus.scan import CorpusPathError
+from bot.corpus.scan import CorpusFile, CorpusPathError
 from bot.corpus.urls import article_id_for, url_key
-from bot.ingest import PROCESS_POOL_THRESHOLD, CorpusReport, Rejection, check_corpus, ingest_corpus
+from bot.ingest import (
+    PROCESS_POOL_THRESHOLD,
+    CorpusReport,
+    Rejection,
+    check_corpus,
+    ingest_corpus,
+    parse_corpus_files,
+)
 from bot.settings import SAMPLE_CORPUS
 from bot.store.articles import ArticleRepository
 from bot.store.database import Database
@@ -413,3 +420,21 @@ async def test_related_urls_are_stored_canonical(database, tmp_corpus, write_art
     assert sorted(await rows(database, "SELECT url_key FROM article_related")) == sorted(
         [(url_key("https://other.example.org/r"),), (url_key("https://amp.other.example.org/r"),)]
     )
+
+
+async def test_new_files_are_recorded_with_their_stat_from_the_parser(
+    database, tmp_corpus, five_articles
+) -> None:
+    """A first ingest leaves new files' stat to the parsing workers: what they record is what a
+    rescan sees, so nothing is parsed twice."""
+    await ingest(database, tmp_corpus)
+
+    recorded = dict(await rows(database, "SELECT path, mtime_ns FROM source_files"))
+    assert recorded == {str(path): path.stat().st_mtime_ns for path in five_articles}
+
+
+def test_a_new_file_gone_before_it_is_parsed_is_rejected(tmp_corpus) -> None:
+    (outcome,) = parse_corpus_files([CorpusFile(str(tmp_corpus / "vanished.md"))])
+
+    assert outcome.record is None
+    assert outcome.error == "cannot read the file: No such file or directory"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.corpus.scan import CorpusPathError, scan_corpus
+from bot.corpus.scan import CorpusFile, CorpusPathError, scan_corpus
 
 
 def found(root: Path) -> list[str]:
@@ -117,3 +117,22 @@ def test_folder_symlink_loops_neither_hang_nor_duplicate(tmp_corpus: Path) -> No
     paths = found(tmp_corpus)
 
     assert sorted(os.path.basename(path) for path in paths) == ["inner.md", "top.md"]
+
+
+def test_only_files_asked_about_are_stated(tmp_corpus: Path) -> None:
+    """New files are left for the parsing workers to stat; known ones and links are stat'ed."""
+    known = touch(tmp_corpus / "known.md", "12345")
+    new = touch(tmp_corpus / "sub" / "new.md")
+    (tmp_corpus / "link.md").symlink_to(known)
+    (tmp_corpus / "gone.md").symlink_to(tmp_corpus / "deleted-target.md")
+
+    scan = scan_corpus(tmp_corpus, stat_only={str(known)})
+
+    by_path = {file.path: file for file in scan.files}
+    assert by_path[str(new)] == CorpusFile(str(new)) and by_path[str(new)].stat_pending
+    assert by_path[str(known)] == CorpusFile(
+        str(known), known.stat().st_mtime_ns, known.stat().st_size
+    )
+    assert by_path[str(tmp_corpus / "link.md")].size == 5
+    assert scan.unreadable == {str(tmp_corpus / "gone.md"): "broken symlink"}
+    assert not any(file.stat_pending for file in scan_corpus(tmp_corpus).files)
