@@ -224,21 +224,15 @@ async def ingest_corpus(
     # workers that parse them (a first ingest's scan then takes a fifth of the time).
     scan = await asyncio.to_thread(scan_corpus, root, known)
     report = CorpusReport(root=scan.root)
-    to_parse = []
-    still_there = 0  # known files the scan found again
-    for file in scan.files:
-        seen = known.get(file.path)
-        if seen is None:
-            to_parse.append(file)
-            continue
-        still_there += 1
-        _, mtime_ns, size, error = seen
-        if mtime_ns != file.mtime_ns or size != file.size:
-            to_parse.append(file)
-        elif error is not None:
-            report.rejected.append(Rejection(file.path, error))
-        else:
+    for path in scan.unchanged:
+        error = known[path][3]
+        if error is None:
             report.unchanged += 1
+        else:
+            report.rejected.append(Rejection(path, error))
+    to_parse = scan.files
+    # Known files the scan found again: if that is all of them, none is gone.
+    still_there = len(scan.unchanged) + sum(file.path in known for file in to_parse)
     to_parse.sort()  # by path (paths are unique, so the other fields never decide)
     unreadable = _unreadable_outcomes(scan)
     if unreadable:
@@ -258,7 +252,7 @@ async def ingest_corpus(
                     report.rejected.append(Rejection(outcome.path, outcome.error))
     gone: list[str] = []
     if still_there < len(known):  # else every known file is still there: no need to look
-        present = {file.path for file in scan.files} | scan.unreadable.keys()
+        present = {file.path for file in to_parse} | set(scan.unchanged) | scan.unreadable.keys()
         gone = sorted(known.keys() - present)
     report.withdrawn = await articles.forget_files(gone)
     await articles.regroup_stories()  # around what was saved, now or by a run cut short

@@ -119,20 +119,26 @@ def test_folder_symlink_loops_neither_hang_nor_duplicate(tmp_corpus: Path) -> No
     assert sorted(os.path.basename(path) for path in paths) == ["inner.md", "top.md"]
 
 
-def test_only_files_asked_about_are_stated(tmp_corpus: Path) -> None:
-    """New files are left for the parsing workers to stat; known ones and links are stat'ed."""
-    known = touch(tmp_corpus / "known.md", "12345")
+def test_known_files_are_compared_and_new_ones_left_to_stat(tmp_corpus: Path) -> None:
+    """Given what ingest knows: unchanged files are listed apart, changed ones with their stat,
+    new ones without one (the parsing workers stat them); links are always stat'ed."""
+    same = touch(tmp_corpus / "same.md", "12345")
+    changed = touch(tmp_corpus / "changed.md")
     new = touch(tmp_corpus / "sub" / "new.md")
-    (tmp_corpus / "link.md").symlink_to(known)
+    (tmp_corpus / "link.md").symlink_to(same)
     (tmp_corpus / "gone.md").symlink_to(tmp_corpus / "deleted-target.md")
+    known = {
+        str(same): (str(same), same.stat().st_mtime_ns, 5, None),
+        str(changed): (str(changed), changed.stat().st_mtime_ns, 999, None),
+    }
 
-    scan = scan_corpus(tmp_corpus, stat_only={str(known)})
+    scan = scan_corpus(tmp_corpus, known)
 
+    assert scan.unchanged == [str(same)]
     by_path = {file.path: file for file in scan.files}
+    assert by_path.keys() == {str(changed), str(new), str(tmp_corpus / "link.md")}
     assert by_path[str(new)] == CorpusFile(str(new)) and by_path[str(new)].stat_pending
-    assert by_path[str(known)] == CorpusFile(
-        str(known), known.stat().st_mtime_ns, known.stat().st_size
-    )
+    assert by_path[str(changed)].size == 1
     assert by_path[str(tmp_corpus / "link.md")].size == 5
     assert scan.unreadable == {str(tmp_corpus / "gone.md"): "broken symlink"}
     assert not any(file.stat_pending for file in scan_corpus(tmp_corpus).files)

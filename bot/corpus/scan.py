@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import errno
 import os
-from collections.abc import Container
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -34,10 +34,19 @@ class CorpusFile(NamedTuple):
         return self.size < 0
 
 
+#: A file as ingest last recorded it: ``(path, mtime_ns, size, error)``, the store's row as
+#: SQLite returns it (a rescan loads one per file; making objects of them took longer than the
+#: query).
+KnownFile = tuple[str, int, int, str | None]
+
+
 @dataclass(slots=True)
 class CorpusScan:
     root: str
+    #: Every article file; given what is known, only the new and changed ones.
     files: list[CorpusFile] = field(default_factory=list)
+    #: Given what is known: the known files whose stat has not changed.
+    unchanged: list[str] = field(default_factory=list)
     unreadable: dict[str, str] = field(default_factory=dict)
 
 
@@ -49,12 +58,13 @@ def is_article_file_name(name: str) -> bool:
     return not name.startswith(".") and name.lower().endswith(ARTICLE_SUFFIXES)
 
 
-def scan_corpus(root: Path | str, stat_only: Container[str] | None = None) -> CorpusScan:
+def scan_corpus(root: Path | str, known: Mapping[str, KnownFile] | None = None) -> CorpusScan:
     """Every article file under ``root`` (or ``root`` itself, when it is one file), in the
     order the folders list them: sorting 100,000 of them would take as long as a third of the
     scan, and a rescan needs only the new and changed ones in order.
 
-    With ``stat_only``, regular files whose path is not in it are listed without a ``stat``
+    Given the ``known`` files, each is compared here (a rescan of 100,000 unchanged files then
+    makes no object per file), and regular files not in it are listed without a ``stat``
     (:attr:`CorpusFile.stat_pending`); symbolic links are always stat'ed, so a broken one is
     reported here.
     """
@@ -65,7 +75,7 @@ def scan_corpus(root: Path | str, stat_only: Container[str] | None = None) -> Co
     except OSError as error:
         raise CorpusPathError(f"cannot read {top}: {error.strerror}") from None
     if not os.path.isdir(top):
-        scan.files.append(CorpusFile(top, top_stat.st_mtime_ns, top_stat.st_size))
+        _add_file(scan, known, top, top_stat)
         return scan
     seen_folders = {(top_stat.st_dev, top_stat.st_ino)}
     pending = [top]
@@ -91,7 +101,7 @@ def scan_corpus(root: Path | str, stat_only: Container[str] | None = None) -> Co
                     continue
                 if not name.lower().endswith(ARTICLE_SUFFIXES):
                     continue
-                new = stat_only is not None and entry.path not in stat_only
+                new = known is not None and entry.path not in known
                 if new and not entry.is_symlink():
                     scan.files.append(CorpusFile(entry.path))
                     continue
@@ -100,8 +110,18 @@ def scan_corpus(root: Path | str, stat_only: Container[str] | None = None) -> Co
                 if is_article_file_name(name):
                     scan.unreadable[entry.path] = _stat_failure(error)
                 continue
-            scan.files.append(CorpusFile(entry.path, info.st_mtime_ns, info.st_size))
+            _add_file(scan, known, entry.path, info)
     return scan
+
+
+def _add_file(
+    scan: CorpusScan, known: Mapping[str, KnownFile] | None, path: str, info: os.stat_result
+) -> None:
+    seen = known.get(path) if known is not None else None
+    if seen is not None and seen[1] == info.st_mtime_ns and seen[2] == info.st_size:
+        scan.unchanged.append(path)
+    else:
+        scan.files.append(CorpusFile(path, info.st_mtime_ns, info.st_size))
 
 
 def _stat_failure(error: OSError) -> str:

@@ -8,6 +8,7 @@ from operator import attrgetter, itemgetter
 from typing import Any, NamedTuple, cast
 
 from bot.corpus.article import Article, article_to_json, urls_and_topics_from_json
+from bot.corpus.scan import KnownFile
 from bot.corpus.urls import url_key
 from bot.store.database import Database
 
@@ -49,12 +50,6 @@ class FileOutcome:
     size: int
     record: ArticleRecord | None = None
     error: str | None = None
-
-
-#: A file as the store last saw it: ``(path, mtime_ns, size, error)``, the row as SQLite returns
-#: it (a rescan loads one per file in the corpus; making objects of them took longer than the
-#: query).
-KnownFile = tuple[str, int, int, str | None]
 
 
 #: Saved articles at most for which regrouping reads only the stories around them; past this,
