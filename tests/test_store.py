@@ -108,6 +108,48 @@ async def test_older_database_is_upgraded_in_place(tmp_path: Path) -> None:
         assert await value(database, "SELECT x FROM kept_by_upgrade") == 42
 
 
+async def test_upgrade_to_5_keeps_related_links_and_regroups_every_story(
+    tmp_path: Path, article_text
+) -> None:
+    """Migration 5 rebuilds related coverage keyed by URL and queues every article for
+    regrouping: a story stored before it is still found from its links."""
+    path = tmp_path / "v4.sqlite3"
+    hub = holding("/c/hub.md", article_text("hub"))
+    spoke = holding(
+        "/c/spoke.md",
+        article_text("spoke", related=related("https://news.example.com/tech/hub")),
+    )
+    with sqlite3.connect(path) as old:
+        for version, _, sql in migrations():
+            if version <= 4:
+                old.executescript(sql)
+        old.execute("PRAGMA user_version = 4")
+        for outcome in (hub, spoke):
+            record = outcome.record
+            assert record is not None
+            old.execute(
+                "INSERT INTO articles (id, story_id, title, excerpt, provider_name, topics_text,"
+                " data) VALUES (?, ?, ?, '', '', '', ?)",
+                (record.id, record.id, record.title, record.data),
+            )
+            old.executemany(
+                "INSERT INTO article_urls VALUES (?, ?)", [(k, record.id) for k in record.url_keys]
+            )
+            old.executemany(
+                "INSERT INTO article_related (article_id, url_key) VALUES (?, ?)",
+                [(record.id, k) for k in record.related_url_keys],
+            )
+    old.close()
+    assert hub.record is not None and spoke.record is not None
+
+    async with await Database.open(path) as database:
+        await ArticleRepository(database).regroup_stories()
+
+        story = min(hub.record.id, spoke.record.id)
+        assert await story_of(database, hub.record.id) == story
+        assert await story_of(database, spoke.record.id) == story
+
+
 async def test_reopening_keeps_data_and_does_not_migrate_again(
     tmp_path: Path, article_text
 ) -> None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from operator import attrgetter, itemgetter
 from typing import Any, NamedTuple, cast
 
-from bot.corpus.article import Article, article_to_json, urls_and_topics_from_json
+from bot.corpus.article import Article, article_to_json, indexed_fields_from_json
 from bot.corpus.scan import KnownFile
 from bot.corpus.urls import url_key
 from bot.store.database import Database
@@ -55,7 +55,6 @@ class FileOutcome:
 #: Saved articles at most for which regrouping reads only the stories around them; past this,
 #: reading every link (about 0.2 s for 100,000 articles) is cheaper.
 REGROUP_AROUND_AT_MOST = 2_000
-_RELATED_OF = "SELECT article_id, url_key FROM article_related WHERE article_id IN ({})"
 _OWNERS_OF = "SELECT url_key, article_id FROM article_urls WHERE url_key IN ({})"
 _LISTERS_OF = "SELECT url_key, article_id FROM article_related WHERE url_key IN ({})"
 
@@ -175,9 +174,10 @@ class ArticleRepository:
             stored_story.update(mates)
             # The URL keys the new articles list, and those they may own (their own URLs:
             # whether they still own one is asked below, with every owner).
-            keys = {key for _, key in await self._rows_in(_RELATED_OF, new)}
+            keys: set[int] = set()
             for (data,) in await self._rows_in("SELECT data FROM articles WHERE id IN ({})", new):
-                keys.update(url_key(url) for url in urls_and_topics_from_json(data)[0])
+                fields = indexed_fields_from_json(data)
+                keys.update(url_key(url) for url in fields.urls + fields.related_urls)
             keys -= seen_keys
             seen_keys |= keys
             owners = dict(await self._rows_in(_OWNERS_OF, keys))
@@ -261,14 +261,18 @@ class ArticleRepository:
                 " topics_text) SELECT 'delete', seq, title, excerpt, provider_name, topics_text"
                 " FROM temp.batch CROSS JOIN articles USING (id)"
             )
-            await db.execute("DELETE FROM article_related WHERE article_id IN temp.batch")
-            old_urls, old_topics = [], []
+            old_urls, old_related, old_topics = [], [], []
             for article_id, data in stored:
-                urls, topics = urls_and_topics_from_json(data)
-                old_urls += [(url_key(url), article_id) for url in urls]
-                old_topics += [(topic.casefold(), article_id) for topic in topics]
+                fields = indexed_fields_from_json(data)
+                old_urls += [(url_key(url), article_id) for url in fields.urls]
+                old_related += [(url_key(url), article_id) for url in fields.related_urls]
+                old_topics += [(topic.casefold(), article_id) for topic in fields.topics]
             await db.executemany(
                 "DELETE FROM article_urls WHERE url_key = ? AND article_id = ?", sorted(old_urls)
+            )
+            await db.executemany(
+                "DELETE FROM article_related WHERE url_key = ? AND article_id = ?",
+                sorted(old_related),
             )
             await db.executemany(
                 "DELETE FROM article_topics WHERE topic_key = ? AND article_id = ?",
@@ -305,8 +309,8 @@ class ArticleRepository:
             sorted(((key, r.id) for r in in_batch_order for key in r.url_keys), key=itemgetter(0)),
         )
         await db.executemany(
-            "INSERT OR IGNORE INTO article_related (article_id, url_key) VALUES (?, ?)",
-            sorted((r.id, key) for r in rows for key in r.related_url_keys),
+            "INSERT OR IGNORE INTO article_related (url_key, article_id) VALUES (?, ?)",
+            sorted((key, r.id) for r in rows for key in r.related_url_keys),
         )
         await db.executemany(
             "INSERT OR IGNORE INTO topics (key, name) VALUES (?, ?)", list(first_names.items())
