@@ -186,6 +186,20 @@ def naive_ingest(corpus: Path, database: Path) -> None:
     connection.close()
 
 
+def cpu_check_ms() -> float:
+    """A fixed pure-Python loop, best of three: how fast this machine is just now. The machine
+    is shared, and its speed moves by a third from hour to hour; the ratio of two phases run
+    minutes apart moves with it."""
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        total = 0
+        for number in range(3_000_000):
+            total += number
+        best = min(best, time.perf_counter() - started)
+    return best * 1000
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=100_000)
@@ -209,6 +223,7 @@ def main() -> int:
         stale.unlink()
     subprocess.run(["sync"], check=False)
 
+    speed_before = cpu_check_ms()
     results = {}
     for phase in PHASES:
         # Each phase starts with nothing left to write back from the one before (the naive
@@ -248,6 +263,10 @@ def main() -> int:
             f"{r['rss_mb']:>12.0f}  {TARGETS.get(phase, '')}"
         )
     print("peak RSS target: <= 300 MB (main process + largest parsing worker)")
+    print(
+        f"CPU check (a fixed Python loop, best of 3): {speed_before:.0f} ms before the phases, "
+        f"{cpu_check_ms():.0f} ms after"
+    )
     return 0
 
 
