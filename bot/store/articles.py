@@ -131,7 +131,10 @@ class ArticleRepository:
                 stories = await self._stories_around(saved)
             await db.executemany(
                 "UPDATE articles SET story_id = ? WHERE id = ? AND story_id <> ?",
-                sorted((story, article, story) for article, story in stories.items()),
+                sorted(  # in article order: the order of the index the rows are found by
+                    ((story, article, story) for article, story in stories.items()),
+                    key=itemgetter(1),
+                ),
             )
             await db.execute("DELETE FROM stories_to_regroup")
 
