@@ -12,7 +12,13 @@ import pytest
 
 from bot.corpus.files import parse_article_bytes
 from bot.corpus.urls import article_id_for, url_key
-from bot.store.articles import ArticleRecord, ArticleRepository, FileOutcome
+from bot.store import articles as articles_module
+from bot.store.articles import (
+    REGROUP_AROUND_AT_MOST,
+    ArticleRecord,
+    ArticleRepository,
+    FileOutcome,
+)
 from bot.store.database import (
     BUSY_TIMEOUT_MS,
     Database,
@@ -449,12 +455,15 @@ async def linked_groups(database: Database) -> dict[str, str]:
     return story
 
 
+@pytest.mark.parametrize("around_at_most", [1, REGROUP_AROUND_AT_MOST])
 async def test_regrouping_around_saved_articles_matches_the_links(
-    repository, database, save
+    repository, database, save, monkeypatch, around_at_most
 ) -> None:
     """Rounds of random edits to a small corpus: related coverage added and dropped, AMP aliases
     that take over another article's URL and give it back. Each regrouping reads only the
-    stories around what was saved; after each, every story is the group the links make."""
+    stories around what was saved (or, past a number of them, every link); after each, every
+    story is the group the links make."""
+    monkeypatch.setattr(articles_module, "REGROUP_AROUND_AT_MOST", around_at_most)
     rng = random.Random(2026)
     urls = [f"https://news.example.com/story/{n}" for n in range(40)]
     elsewhere = [f"https://elsewhere.example.org/{n}" for n in range(5)]
@@ -505,3 +514,25 @@ async def test_saved_articles_wait_to_be_regrouped_until_a_regrouping_commits(
 
     assert await story_of(database, spoke) == min(hub, spoke)
     assert await value(database, "SELECT count(*) FROM stories_to_regroup") == 0
+
+
+async def test_a_large_save_queues_every_story_once(
+    repository, database, article_text, monkeypatch
+) -> None:
+    monkeypatch.setattr(articles_module, "REGROUP_AROUND_AT_MOST", 2)
+    hub = holding("/c/hub.md", article_text("hub"))
+    spoke = holding(
+        "/c/spoke.md", article_text("spoke", related=related("https://news.example.com/tech/hub"))
+    )
+    await repository.save_files([hub, spoke, holding("/c/other.md", article_text("other"))])
+
+    assert await rows(database, "SELECT article_id FROM stories_to_regroup") == [("*",)]
+
+    await repository.regroup_stories()
+
+    assert hub.record is not None and spoke.record is not None
+    story = min(hub.record.id, spoke.record.id)
+    assert {await story_of(database, hub.record.id), await story_of(database, spoke.record.id)} == {
+        story
+    }
+    assert await rows(database, "SELECT article_id FROM stories_to_regroup") == []

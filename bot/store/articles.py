@@ -55,6 +55,9 @@ class FileOutcome:
 #: Saved articles at most for which regrouping reads only the stories around them; past this,
 #: reading every link (about 0.2 s for 100,000 articles) is cheaper.
 REGROUP_AROUND_AT_MOST = 2_000
+#: Queued for regrouping instead of article ids: every story (article ids are hex, and this sorts
+#: before them).
+_EVERY_STORY = "*"
 _OWNERS_OF = "SELECT url_key, article_id FROM article_urls WHERE url_key IN ({})"
 _LISTERS_OF = "SELECT url_key, article_id FROM article_related WHERE url_key IN ({})"
 
@@ -125,7 +128,7 @@ class ArticleRepository:
                 saved = [article_id for (article_id,) in await cursor.fetchall()]
             if not saved:
                 return
-            if len(saved) > REGROUP_AROUND_AT_MOST:
+            if len(saved) > REGROUP_AROUND_AT_MOST or saved[0] == _EVERY_STORY:
                 stories = await self._stories_of_all()
             else:
                 stories = await self._stories_around(saved)
@@ -322,9 +325,20 @@ class ArticleRepository:
             "INSERT OR IGNORE INTO article_topics (topic_key, article_id) VALUES (?, ?)",
             sorted((topic.casefold(), r.id) for r in rows for topic in r.topics),
         )
-        await db.execute(
-            "INSERT OR IGNORE INTO stories_to_regroup (article_id) SELECT id FROM temp.batch"
-        )
+        # To be regrouped: these articles' stories, or every story after a large ingest (then
+        # one row instead of one an article, for the whole ingest).
+        async with db.execute(
+            "SELECT count(*) FROM stories_to_regroup WHERE article_id = ?", (_EVERY_STORY,)
+        ) as cursor:
+            every_story = await cursor.fetchone() != (0,)
+        if every_story or len(rows) > REGROUP_AROUND_AT_MOST:
+            await db.execute(
+                "INSERT OR IGNORE INTO stories_to_regroup (article_id) VALUES (?)", (_EVERY_STORY,)
+            )
+        else:
+            await db.execute(
+                "INSERT OR IGNORE INTO stories_to_regroup (article_id) SELECT id FROM temp.batch"
+            )
 
 
 def _connected_groups(links: Iterable[tuple[str, str]]) -> dict[str, str]:

@@ -22,5 +22,5 @@ CREATE TABLE stories_to_regroup (
     article_id TEXT PRIMARY KEY
 ) WITHOUT ROWID;
 
--- Story ids are kept up to date from here on: group every article once now.
-INSERT INTO stories_to_regroup (article_id) SELECT id FROM articles;
+-- Story ids are kept up to date from here on: regroup every story once now ('*': every story).
+INSERT INTO stories_to_regroup (article_id) VALUES ('*');
