@@ -97,19 +97,6 @@ def parse_corpus_files(files: Sequence[CorpusFile]) -> list[FileOutcome]:
     return outcomes
 
 
-#: A :class:`FileOutcome` as a plain tuple of its fields, for the trip back from a worker.
-_OutcomeFields = tuple[str, int, int, ArticleRecord | None, str | None]
-
-
-def _parse_batch(batch: list[tuple[str, int, int]]) -> list[_OutcomeFields]:
-    """:func:`parse_corpus_files` in a worker, files and outcomes travelling as plain tuples:
-    pickling frozen dataclasses goes through Python-level ``__getstate__``/``__setstate__``."""
-    return [
-        (o.path, o.mtime_ns, o.size, o.record, o.error)
-        for o in parse_corpus_files([CorpusFile(*file) for file in batch])
-    ]
-
-
 async def parse_in_batches(
     files: Sequence[CorpusFile], progress: ProgressCallback | None = None
 ) -> AsyncIterator[list[FileOutcome]]:
@@ -134,17 +121,14 @@ async def _parse(
     parsing goes on while the caller saves a group; memory stays bounded because no more than
     :func:`_batches_held` batches are in flight or finished and not yet taken.
     """
-    batches = deque(
-        [(file.path, file.mtime_ns, file.size) for file in files[i : i + BATCH_SIZE]]
-        for i in range(0, len(files), BATCH_SIZE)
-    )
+    batches = deque(files[i : i + BATCH_SIZE] for i in range(0, len(files), BATCH_SIZE))
     if not batches:
         return
     loop = asyncio.get_running_loop()
     workers = 1 if len(files) < PROCESS_POOL_THRESHOLD else (os.cpu_count() or 1)
     held_limit = _batches_held(workers, max_group)
     yielded = 0
-    finished: deque[asyncio.Future[list[_OutcomeFields]]] = deque()
+    finished: deque[asyncio.Future[list[FileOutcome]]] = deque()
     arrived = asyncio.Event()
     in_flight = 0
     stopping = False
@@ -153,11 +137,11 @@ async def _parse(
     def submit() -> None:
         nonlocal in_flight
         while batches and not stopping and in_flight + len(finished) < held_limit:
-            future = loop.run_in_executor(executor, _parse_batch, batches.popleft())
+            future = loop.run_in_executor(executor, parse_corpus_files, batches.popleft())
             future.add_done_callback(on_finished)
             in_flight += 1
 
-    def on_finished(future: asyncio.Future[list[_OutcomeFields]]) -> None:
+    def on_finished(future: asyncio.Future[list[FileOutcome]]) -> None:
         nonlocal in_flight
         in_flight -= 1
         finished.append(future)
@@ -171,7 +155,7 @@ async def _parse(
             group: list[FileOutcome] = []
             while True:
                 while finished and len(group) < max_group:
-                    outcomes = [FileOutcome(*fields) for fields in finished.popleft().result()]
+                    outcomes = finished.popleft().result()
                     group += outcomes
                     done += len(outcomes)
                     if progress is not None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from operator import attrgetter, itemgetter
 from typing import Any, NamedTuple, cast
 
@@ -41,9 +40,9 @@ class ArticleRecord(NamedTuple):
         )
 
 
-@dataclass(frozen=True, slots=True)
-class FileOutcome:
-    """One corpus file as ingest saw it: holding an article, or rejected with a reason."""
+class FileOutcome(NamedTuple):
+    """One corpus file as ingest saw it: holding an article, or rejected with a reason (a tuple:
+    workers send one back per file, and tuples pickle and collect cheaply)."""
 
     path: str
     mtime_ns: int
