@@ -1,9 +1,10 @@
 """Ingest: bring the store up to date with the corpus folder, incrementally.
 
-Scan (``stat`` only) -> compare with the files the store knows -> parse the new and changed
-files in worker processes -> save them in groups of parsed batches, one transaction per
-group, while the workers parse the next -> withdraw articles whose files are gone -> regroup
-stories. Unchanged files are never read. A bad file is recorded with its reason and never stops
+Read the files the store knows -> scan the folder, comparing each known file's ``stat`` with
+them -> parse the new and changed files in worker processes (which also stat the new ones) ->
+save them in groups of parsed batches, one transaction per group, while the workers parse the
+next -> withdraw articles whose files are gone -> regroup the stories around what was saved.
+Unchanged files are never read. A bad file is recorded with its reason and never stops
 the run; its old article (if any) is withdrawn, since the file no longer holds it. The event loop
 stays free throughout: scanning runs in a thread, parsing in processes (at a lower priority than
 the bot), and SQLite in aiosqlite's thread.
