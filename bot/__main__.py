@@ -15,15 +15,11 @@ from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
-import discord
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
 from bot import __version__
-from bot.app import run_bot
 from bot.corpus.scan import CorpusPathError
-from bot.demo import run_demo
 from bot.ingest import CorpusReport, ProgressCallback, check_corpus, ingest_corpus
-from bot.logging_setup import setup_logging
 from bot.settings import Settings, SettingsError, log_level_number
 from bot.store.articles import ArticleRepository
 from bot.store.database import Database, StoreError
@@ -73,11 +69,20 @@ def _parser() -> argparse.ArgumentParser:
     demo = commands.add_parser(
         "demo", help="see the bot work: a local Discord sandbox and a guided tour (no token)"
     )
-    demo.set_defaults(handler=lambda args, settings: run_demo(), needs_settings=False)
+    demo.set_defaults(handler=_demo, needs_settings=False)
     return parser
 
 
+# The bot and the demo import discord.py (a third of a second) only when they run: ingest's worker
+# processes import this module again, and ingest and check need none of it.
+
+
 def _run(args: argparse.Namespace, settings: Settings) -> int:
+    import discord
+
+    from bot.app import run_bot
+    from bot.logging_setup import setup_logging
+
     setup_logging(log_level_number(settings), settings.require_token())
     try:
         asyncio.run(run_bot(settings))
@@ -87,6 +92,12 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             "portal"
         ) from None
     return EXIT_OK
+
+
+def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.demo import run_demo
+
+    return run_demo()
 
 
 def _backup(args: argparse.Namespace, settings: Settings) -> int:

@@ -11,9 +11,6 @@ import discord.gateway
 import discord.http
 import yarl
 
-DISCORD_API_BASE = "https://discord.com/api/v10"
-DISCORD_GATEWAY_URL = "wss://gateway.discord.gg/"
-
 
 def point_discord_at(api_base: str, gateway_url: str) -> None:
     """Send every REST call to ``api_base`` and connect the gateway to ``gateway_url``."""

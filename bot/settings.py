@@ -14,8 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from bot.discord_endpoints import DISCORD_API_BASE, DISCORD_GATEWAY_URL
-
+#: Discord's own endpoints, the defaults of ``DISCORD_API_BASE`` and ``DISCORD_GATEWAY_URL``
+#: (here, not beside the code that sets them in discord.py: ``ainews ingest`` and ``check`` read
+#: settings without importing discord.py).
+DISCORD_API_BASE = "https://discord.com/api/v10"
+DISCORD_GATEWAY_URL = "wss://gateway.discord.gg/"
 SAMPLE_CORPUS = Path(__file__).parent / "sample_corpus"
 DEFAULT_DATABASE_PATH = Path("data") / "ainews.sqlite3"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")

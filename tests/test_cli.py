@@ -340,3 +340,13 @@ def test_version(capsys) -> None:
 
     assert raised.value.code == 0
     assert capsys.readouterr().out.startswith("ainews ")
+
+
+def test_ingest_and_check_do_not_import_discord() -> None:
+    """The command line imports discord.py only to run the bot or the demo: ``ingest`` and
+    ``check`` start faster, and so does every parsing worker (spawned workers import the main
+    module again)."""
+    script = "import sys, bot.__main__; print('discord' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+
+    assert result.stdout.strip() == "False", result.stderr

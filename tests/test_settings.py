@@ -6,8 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.discord_endpoints import DISCORD_API_BASE, DISCORD_GATEWAY_URL
-from bot.settings import SAMPLE_CORPUS, Settings, SettingsError, log_level_number
+from bot.settings import (
+    DISCORD_API_BASE,
+    DISCORD_GATEWAY_URL,
+    SAMPLE_CORPUS,
+    Settings,
+    SettingsError,
+    log_level_number,
+)
 
 TOKEN = "MTIzNDU2Nzg5.not-a-real-token.s3cr3t-value"
 
