@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from pathlib import Path
 from typing import Any
@@ -12,8 +13,11 @@ from bot.corpus.scan import CorpusFile, CorpusPathError
 from bot.corpus.urls import article_id_for, url_key
 from bot.ingest import (
     PROCESS_POOL_THRESHOLD,
+    WORKER_GC_THRESHOLD,
+    WORKER_NICENESS,
     CorpusReport,
     Rejection,
+    _parsing_executor,
     check_corpus,
     ingest_corpus,
     parse_corpus_files,
@@ -438,3 +442,15 @@ def test_a_new_file_gone_before_it_is_parsed_is_rejected(tmp_corpus) -> None:
 
     assert outcome.record is None
     assert outcome.error == "cannot read the file: No such file or directory"
+
+
+def test_parsing_workers_run_at_lower_priority_and_collect_garbage_less_often() -> None:
+    executor = _parsing_executor(2)
+    try:
+        threshold = executor.submit(gc.get_threshold).result()
+        niceness = executor.submit(os.nice, 0).result()
+    finally:
+        executor.shutdown()
+
+    assert threshold[0] == WORKER_GC_THRESHOLD != gc.get_threshold()[0]
+    assert niceness == min(os.nice(0) + WORKER_NICENESS, 19)
