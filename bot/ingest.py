@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.corpus.article import ArticleError
-from bot.corpus.files import read_article_file
+from bot.corpus.files import parse_article_bytes, read_file_bounded
 from bot.corpus.scan import CorpusFile, CorpusScan, scan_corpus
 from bot.store.articles import ArticleRecord, ArticleRepository, FileOutcome
 
@@ -81,23 +81,24 @@ class CorpusReport:
 
 
 def parse_corpus_files(files: Sequence[CorpusFile]) -> list[FileOutcome]:
-    """Parse files into store records (runs in a worker process; must stay picklable)."""
+    """Parse files into store records (runs in a worker process; must stay picklable).
+
+    Each outcome records the file's ``stat`` as it was read, so what is recorded is the content
+    parsed, even if the file changed since the scan (new files were not stat'ed by the scan).
+    """
     outcomes = []
-    for file in files:
-        if file.stat_pending:  # a new file: the scan left its stat to the workers
-            try:
-                info = os.stat(file.path)
-            except OSError as error:
-                reason = f"cannot read the file: {error.strerror or error}"
-                outcomes.append(FileOutcome(file.path, file.mtime_ns, file.size, error=reason))
-                continue
-            file = CorpusFile(file.path, info.st_mtime_ns, info.st_size)
+    for path, mtime_ns, size in files:
         try:
-            record = ArticleRecord.from_article(read_article_file(file.path))
+            data, info = read_file_bounded(path)
+        except ArticleError as error:  # unreadable: recorded as scanned, tried again if it changes
+            outcomes.append(FileOutcome(path, mtime_ns, size, error=str(error)))
+            continue
+        try:
+            record = ArticleRecord.from_article(parse_article_bytes(data))
         except ArticleError as error:
-            outcomes.append(FileOutcome(file.path, file.mtime_ns, file.size, error=str(error)))
+            outcomes.append(FileOutcome(path, info.st_mtime_ns, info.st_size, error=str(error)))
         else:
-            outcomes.append(FileOutcome(file.path, file.mtime_ns, file.size, record=record))
+            outcomes.append(FileOutcome(path, info.st_mtime_ns, info.st_size, record=record))
     return outcomes
 
 

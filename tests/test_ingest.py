@@ -454,3 +454,15 @@ def test_parsing_workers_run_at_lower_priority_and_collect_garbage_less_often() 
 
     assert threshold[0] == WORKER_GC_THRESHOLD != gc.get_threshold()[0]
     assert niceness == min(os.nice(0) + WORKER_NICENESS, 19)
+
+
+def test_outcome_records_the_stat_of_the_content_parsed(tmp_corpus, write_article) -> None:
+    """A file rewritten between the scan and its parsing is recorded as it was read, so the
+    next rescan compares against the content that was indexed."""
+    path = write_article(tmp_corpus, "moving", title="Second version")
+    scanned = CorpusFile(str(path), mtime_ns=1, size=2)  # what an earlier stat said
+
+    (outcome,) = parse_corpus_files([scanned])
+
+    assert outcome.record is not None and outcome.record.title == "Second version"
+    assert (outcome.mtime_ns, outcome.size) == (path.stat().st_mtime_ns, path.stat().st_size)

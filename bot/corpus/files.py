@@ -26,29 +26,30 @@ _READ_CHUNK = 64 * 1024
 
 def read_article_file(path: Path | str) -> Article:
     """Read and validate one file; a bad one raises :class:`ArticleError`, never anything else."""
-    try:
-        data = _read_bounded(path)
-    except OSError as error:
-        raise ArticleError(f"cannot read the file: {error.strerror or error}") from None
-    return parse_article_bytes(data)
+    return parse_article_bytes(read_file_bounded(path)[0])
 
 
-def _read_bounded(path: Path | str) -> bytes:
-    """The file's bytes, at most ``MAX_FILE_BYTES + 1`` of them (enough to tell it is too large).
+def read_file_bounded(path: Path | str) -> tuple[bytes, os.stat_result]:
+    """The file's bytes, at most ``MAX_FILE_BYTES + 1`` of them (enough to tell it is too large),
+    and its ``stat`` as it was read; :class:`ArticleError` when it cannot be read.
 
     Sized by ``fstat``: asking ``read`` for the whole bound would allocate (and page in) 2 MiB for
     every 4 KiB article. Reads on to end of file in case it grew since, or a read came up short.
     """
-    fd = os.open(path, os.O_RDONLY)
     try:
-        parts = [os.read(fd, min(os.fstat(fd).st_size, MAX_FILE_BYTES) + 1)]
-        total = len(parts[0])
-        while parts[-1] and total <= MAX_FILE_BYTES:
-            parts.append(os.read(fd, min(_READ_CHUNK, MAX_FILE_BYTES + 1 - total)))
-            total += len(parts[-1])
-    finally:
-        os.close(fd)
-    return b"".join(parts)
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            info = os.fstat(fd)
+            parts = [os.read(fd, min(info.st_size, MAX_FILE_BYTES) + 1)]
+            total = len(parts[0])
+            while parts[-1] and total <= MAX_FILE_BYTES:
+                parts.append(os.read(fd, min(_READ_CHUNK, MAX_FILE_BYTES + 1 - total)))
+                total += len(parts[-1])
+        finally:
+            os.close(fd)
+    except OSError as error:
+        raise ArticleError(f"cannot read the file: {error.strerror or error}") from None
+    return b"".join(parts), info
 
 
 def parse_article_bytes(data: bytes) -> Article:

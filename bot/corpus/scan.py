@@ -5,8 +5,8 @@ followed; a folder reached twice (a symlink loop, or two links to one folder) is
 that cannot be stat'ed (a broken link, a link loop) is reported with its reason, not skipped.
 Only ``stat`` is called here: a scan of 100,000 unchanged files reads no file content. And only
 the files the caller asks about are stat'ed (those it knows, to tell whether they changed): a
-``stat`` takes a few microseconds, most of a scan, so new files are left to the parsing workers,
-which stat them in parallel (see :attr:`CorpusFile.stat_pending`).
+``stat`` takes a few microseconds, most of a scan, so new files are listed without one: the
+parsing workers take it from the open file as they read it, in parallel.
 """
 
 from __future__ import annotations
@@ -22,16 +22,12 @@ ARTICLE_SUFFIXES = (".md", ".markdown")
 
 
 class CorpusFile(NamedTuple):
-    """An article file as ``stat`` sees it (a tuple: a scan makes one per file)."""
+    """An article file as ``stat`` sees it (a tuple: a scan makes one per file); -1 for a new
+    file the scan did not stat."""
 
     path: str
     mtime_ns: int = -1
     size: int = -1
-
-    @property
-    def stat_pending(self) -> bool:
-        """Listed but not stat'ed yet (``mtime_ns`` and ``size`` are -1)."""
-        return self.size < 0
 
 
 #: A file as ingest last recorded it: ``(path, mtime_ns, size, error)``, the store's row as
@@ -65,7 +61,7 @@ def scan_corpus(root: Path | str, known: Mapping[str, KnownFile] | None = None) 
 
     Given the ``known`` files, each is compared here (a rescan of 100,000 unchanged files then
     makes no object per file), and regular files not in it are listed without a ``stat``
-    (:attr:`CorpusFile.stat_pending`); symbolic links are always stat'ed, so a broken one is
+    (``mtime_ns`` and ``size`` -1); symbolic links are always stat'ed, so a broken one is
     reported here.
     """
     top = os.path.abspath(root)
