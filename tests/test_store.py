@@ -536,3 +536,24 @@ async def test_a_large_save_queues_every_story_once(
         story
     }
     assert await rows(database, "SELECT article_id FROM stories_to_regroup") == []
+
+
+async def test_a_url_taken_over_and_given_up_before_regrouping_unlinks_its_story(
+    repository, database, save
+) -> None:
+    """An article takes another's URL (as an AMP alias), then gives it up before stories are
+    regrouped: the coverage that linked to the URL is linked to nobody now."""
+    url = "https://news.example.com/tech/y"
+    owner = await save("/c/y.md", "y", webUrl=url, ampWebUrl=None, cdnAmpWebUrl=None)
+    lister = await save("/c/x.md", "x", ampWebUrl=None, cdnAmpWebUrl=None, related=related(url))
+    await repository.regroup_stories()
+    assert await story_of(database, lister) == await story_of(database, owner)
+
+    await save("/c/z1.md", "z", ampWebUrl=url, cdnAmpWebUrl=None)  # takes the URL over
+    await save("/c/z2.md", "z", ampWebUrl=None, cdnAmpWebUrl=None)  # and gives it up
+    await repository.regroup_stories()
+
+    assert dict(await rows(database, "SELECT id, story_id FROM articles")) == await linked_groups(
+        database
+    )
+    assert await story_of(database, lister) == lister

@@ -309,6 +309,7 @@ class ArticleRepository:
             " SELECT seq, title, excerpt, provider_name, topics_text"
             " FROM temp.batch CROSS JOIN articles USING (id)"
         )
+        await self._queue_for_regrouping(rows)  # before their URLs replace others' below
         await db.executemany(
             "INSERT OR REPLACE INTO article_urls (url_key, article_id) VALUES (?, ?)",
             sorted(((key, r.id) for r in in_batch_order for key in r.url_keys), key=itemgetter(0)),
@@ -324,20 +325,28 @@ class ArticleRepository:
             "INSERT OR IGNORE INTO article_topics (topic_key, article_id) VALUES (?, ?)",
             sorted((topic.casefold(), r.id) for r in rows for topic in r.topics),
         )
-        # To be regrouped: these articles' stories, or every story after a large ingest (then
-        # one row instead of one an article, for the whole ingest).
+
+    async def _queue_for_regrouping(self, records: list[ArticleRecord]) -> None:
+        """Queue the stories a save can change: those of the saved articles, and of the articles
+        whose URLs they take over (a link to such a URL moves to the saved article, and stays
+        gone if that one gives the URL up before the next regrouping). After a large save:
+        every story, one row instead of one an article for the whole ingest."""
+        db = self.database.connection
         async with db.execute(
             "SELECT count(*) FROM stories_to_regroup WHERE article_id = ?", (_EVERY_STORY,)
         ) as cursor:
             every_story = await cursor.fetchone() != (0,)
-        if every_story or len(rows) > REGROUP_AROUND_AT_MOST:
+        if every_story or len(records) > REGROUP_AROUND_AT_MOST:
             await db.execute(
                 "INSERT OR IGNORE INTO stories_to_regroup (article_id) VALUES (?)", (_EVERY_STORY,)
             )
-        else:
-            await db.execute(
-                "INSERT OR IGNORE INTO stories_to_regroup (article_id) SELECT id FROM temp.batch"
-            )
+            return
+        saved = {record.id for record in records}
+        owners = await self._rows_in(_OWNERS_OF, {key for r in records for key in r.url_keys})
+        await db.executemany(
+            "INSERT OR IGNORE INTO stories_to_regroup (article_id) VALUES (?)",
+            [(article,) for article in sorted(saved | {owner for _, owner in owners})],
+        )
 
 
 def _connected_groups(links: Iterable[tuple[str, str]]) -> dict[str, str]:
