@@ -69,10 +69,9 @@ from generate_corpus import generate_corpus
 from bot.app import NewsBot
 from bot.ingest import CorpusReport, ingest_corpus
 from bot.sandbox import CallbackType, InteractionResult, SandboxConfig
-from bot.sandbox.run_client import run_client
+from bot.sandbox.run_client import run_client, sandbox_settings
 from bot.sandbox.sandbox import Sandbox
 from bot.sandbox.state import Channel, Member
-from bot.settings import Settings
 from bot.store.articles import ArticleRepository
 from bot.store.catalog import NewsCatalog, StoredArticle, TopicStats
 from bot.store.database import Database
@@ -322,13 +321,11 @@ async def run_bot(args: argparse.Namespace, corpus: Path, database_path: Path) -
         channels = [sandbox.create_channel(guild, f"news-{n}") for n in range(args.channels)]
         warm_channels = [sandbox.create_channel(guild, f"warm-up-{n}") for n in range(3)]
         member = sandbox.add_member(guild, "reader")
-        settings = Settings(
-            discord_token=sandbox.token,
-            discord_api_base=sandbox.api_base,
-            discord_gateway_url=sandbox.gateway_url,
+        settings = sandbox_settings(
+            sandbox,
+            guild,
             news_dir=corpus,
             database_path=database_path,
-            command_guild_ids=(guild.id,),
             news_rescan_seconds=RESCAN_SECONDS,
         )
         async with await Database.open(database_path) as database:
