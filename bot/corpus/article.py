@@ -283,8 +283,8 @@ def article_to_json(article: Article) -> str:
 class IndexedFields(NamedTuple):
     """What the store indexes an article by, as read back from its JSON."""
 
-    urls: list[str]  #: :attr:`Article.urls`
-    related_urls: list[str]  #: the :attr:`RelatedCoverage.urls` of every related item
+    urls: tuple[str, ...]  #: :attr:`Article.urls`
+    related_urls: tuple[str, ...]  #: the :attr:`RelatedCoverage.urls` of every related item
     topics: list[str]
 
 
@@ -294,13 +294,13 @@ def indexed_fields_from_json(text: str) -> IndexedFields:
     fields = orjson.loads(text)
     return IndexedFields(
         urls=_present_json(fields),
-        related_urls=[url for item in fields["related"] for url in _present_json(item)],
+        related_urls=tuple(url for item in fields["related"] for url in _present_json(item)),
         topics=fields["topics"],
     )
 
 
-def _present_json(fields: dict[str, Any]) -> list[str]:
-    return [url for url in (fields["url"], fields["amp_url"], fields["cdn_amp_url"]) if url]
+def _present_json(fields: dict[str, Any]) -> tuple[str, ...]:
+    return _present(fields["url"], fields["amp_url"], fields["cdn_amp_url"])
 
 
 def article_from_json(text: str) -> Article:
