@@ -21,6 +21,7 @@ from bot.store.articles import (
 )
 from bot.store.database import (
     BUSY_TIMEOUT_MS,
+    NEW_DATABASE_PAGE_SIZE,
     Database,
     StoreError,
     latest_schema_version,
@@ -79,6 +80,7 @@ async def test_connection_settings(database: Database) -> None:
     assert await value(database, "PRAGMA journal_mode") == "wal"
     assert await value(database, "PRAGMA busy_timeout") == BUSY_TIMEOUT_MS > 0
     assert await value(database, "PRAGMA foreign_keys") == 1
+    assert await value(database, "PRAGMA page_size") == NEW_DATABASE_PAGE_SIZE != 4096
 
 
 async def test_fresh_database_reaches_the_latest_schema(database: Database) -> None:
@@ -112,6 +114,7 @@ async def test_older_database_is_upgraded_in_place(tmp_path: Path) -> None:
         assert await database.schema_version() == latest_schema_version()
         assert names >= TABLES
         assert await value(database, "SELECT x FROM kept_by_upgrade") == 42
+        assert await value(database, "PRAGMA page_size") == 4096  # an existing file keeps its own
 
 
 async def test_upgrade_to_5_keeps_related_links_and_regroups_every_story(
