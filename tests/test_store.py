@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from bot.corpus.article import article_from_json
 from bot.corpus.files import parse_article_bytes
 from bot.corpus.urls import article_id_for, url_key
 from bot.store import articles as articles_module
@@ -139,7 +140,7 @@ async def test_upgrade_to_5_keeps_related_links_and_regroups_every_story(
             old.execute(
                 "INSERT INTO articles (id, story_id, title, excerpt, provider_name, topics_text,"
                 " data) VALUES (?, ?, ?, '', '', '', ?)",
-                (record.id, record.id, record.title, record.data),
+                (record.id, record.id, record.title, record.data.decode()),
             )
             old.executemany(
                 "INSERT INTO article_urls VALUES (?, ?)", [(k, record.id) for k in record.url_keys]
@@ -266,6 +267,18 @@ async def test_same_article_in_two_files_is_one_article(repository, database, ar
     assert await repository.forget_files(["/c/b.md"]) == 1
     assert await repository.count_active() == 0
     assert await value(database, "SELECT count(*) FROM articles") == 1, "history is kept"
+
+
+async def test_article_json_is_stored_as_text_and_reads_back_as_the_article(
+    repository, database, article_text
+) -> None:
+    text = article_text("unicode", title="Café – ünïcode “quotes” 🤖")
+    await repository.save_files([holding("/c/u.md", text)])
+
+    (kind, data) = (await rows(database, "SELECT typeof(data), data FROM articles"))[0]
+
+    assert kind == "text"
+    assert article_from_json(data) == parse_article_bytes(text.encode())
 
 
 async def test_article_urls_hold_canonical_webUrl_and_amp_aliases(database, save) -> None:

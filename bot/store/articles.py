@@ -23,7 +23,7 @@ class ArticleRecord(NamedTuple):
     published_at: int | None
     url_keys: tuple[int, ...]
     related_url_keys: tuple[int, ...]
-    data: str
+    data: bytes  #: the article as JSON (UTF-8), stored as text
 
     @classmethod
     def from_article(cls, article: Article) -> ArticleRecord:
@@ -285,7 +285,7 @@ class ArticleRepository:
             )
         await db.executemany(
             "INSERT INTO articles (id, story_id, active, title, excerpt, provider_name,"
-            " topics_text, published_at, data) VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?)"
+            " topics_text, published_at, data) VALUES (?, ?, 1, ?, ?, ?, ?, ?, CAST(? AS TEXT))"
             " ON CONFLICT (id) DO UPDATE SET active = 1, title = excluded.title,"
             " excerpt = excluded.excerpt, provider_name = excluded.provider_name,"
             " topics_text = excluded.topics_text, published_at = excluded.published_at,"
