@@ -5,9 +5,10 @@
 Generates (once, deterministically) a corpus of ``--count`` articles with
 ``bench/generate_corpus.py``, then runs each phase ``--repeat`` times, each run in its own
 process (so that peak RSS is the run's own), and prints one table of the best (shortest) run of
-each phase, with every run's time beside it. The machine this was written on is shared, and its
-speed moves by a third from hour to hour: naive and cold runs alternate, so a busy spell slows
-both, and the best of a few runs is the closest to what the code itself costs.
+each phase, with every run's time beside it (peak RSS: the largest of all its runs). The machine
+this was written on is shared, and its speed moves by a third from hour to hour: naive and cold
+runs alternate, so a busy spell slows both, and the best of a few runs is the closest to what
+the code itself costs.
 
 - naive:    a plain loop of ``frontmatter.load`` over every file plus one ``executemany`` of
             the rows into SQLite (no validation, no full-text index, one core);
@@ -212,6 +213,8 @@ def main() -> int:
     )
     parser.add_argument("--phase", choices=PHASES, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
     corpus = args.workdir / f"corpus-{args.count}"
     if args.phase:
         print(json.dumps(run_phase(args.phase, corpus, args.workdir)))
@@ -231,7 +234,8 @@ def main() -> int:
     # Naive and cold alternate, so a spell of a busy machine slows both alike; each cold run
     # starts from an empty database, and warm and changed then rescan the last one's.
     order = [*(("naive", "cold") * args.repeat), *(("warm",) * args.repeat)]
-    for phase in [*order, *(("changed",) * args.repeat)]:
+    order += ["changed"] * args.repeat
+    for phase in order:
         runs[phase].append(run_in_own_process(phase, args))
 
     best = {phase: min(runs[phase], key=lambda run: run["seconds"]) for phase in PHASES}
@@ -285,8 +289,8 @@ def run_in_own_process(phase: str, args: argparse.Namespace) -> dict[str, float]
         text=True,
     )
     result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
-    report = out.stderr.strip().splitlines()[-1] if out.stderr.strip() else ""
-    print(f"  {phase}: {result['seconds']:.2f} s {report}", flush=True)
+    report = f" {out.stderr.strip().splitlines()[-1]}" if out.stderr.strip() else ""
+    print(f"  {phase}: {result['seconds']:.2f} s{report}", flush=True)
     return result
 
 

@@ -81,7 +81,7 @@ class CorpusReport:
 
 
 def parse_corpus_files(files: Sequence[CorpusFile]) -> list[FileOutcome]:
-    """Parse files into store records (runs in a worker process; must stay picklable).
+    """Parse files into store records (in a worker process: see :func:`_parse_to_send`).
 
     Each outcome records the file's ``stat`` as it was read, so what is recorded is the content
     parsed, even if the file changed since the scan (new files were not stat'ed by the scan).
@@ -118,6 +118,7 @@ def _parse_to_send(files: Sequence[CorpusFile]) -> list[_SentOutcome]:
 
 
 def _received(sent: list[_SentOutcome]) -> list[FileOutcome]:
+    """The outcomes :func:`_parse_to_send` sent, as named tuples again."""
     make_record = ArticleRecord._make
     return [
         FileOutcome(path, mtime_ns, size, None if record is None else make_record(record), error)

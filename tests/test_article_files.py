@@ -266,6 +266,14 @@ def test_bom_and_crlf_give_the_same_article_as_plain(article_text) -> None:
         assert parse_article_bytes(data) == expected, name
 
 
+def test_invalid_utf8_after_a_bom_names_the_byte_from_the_start_of_the_file() -> None:
+    data = b"\xef\xbb\xbf---\ntitle: \xff\n---\n"
+
+    with pytest.raises(ArticleError, match=r"^not valid UTF-8 \(byte 14\)$"):
+        parse_article_bytes(data)
+    assert data.index(b"\xff") == 14
+
+
 def test_non_ascii_text_is_kept(article_text) -> None:
     title = "Sony’s “tiny” chip: 日本語, émoji 🤖, C# rocks"
 

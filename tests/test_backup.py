@@ -9,6 +9,7 @@ import pytest
 
 from bot.__main__ import main
 from bot.settings import SAMPLE_CORPUS
+from bot.store.database import NEW_DATABASE_PAGE_SIZE
 
 
 def test_backup_copies_a_database_that_is_open_elsewhere(
@@ -28,6 +29,7 @@ def test_backup_copies_a_database_that_is_open_elsewhere(
 
     copy = sqlite3.connect(tmp_path / "copy.sqlite3")
     assert copy.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    assert copy.execute("PRAGMA page_size").fetchone() == (NEW_DATABASE_PAGE_SIZE,)
     original = sqlite3.connect(database)
     count = "SELECT count(*) FROM articles"
     assert copy.execute(count).fetchone() == original.execute(count).fetchone() != (0,)

@@ -272,13 +272,14 @@ async def test_same_article_in_two_files_is_one_article(repository, database, ar
 async def test_article_json_is_stored_as_text_and_reads_back_as_the_article(
     repository, database, article_text
 ) -> None:
-    text = article_text("unicode", title="Café – ünïcode “quotes” 🤖")
-    await repository.save_files([holding("/c/u.md", text)])
+    for title in ("Café – ünïcode “quotes” 🤖", "Changed: ünïcode again"):  # insert, then update
+        text = article_text("unicode", title=title)
+        await repository.save_files([holding("/c/u.md", text)])
 
-    (kind, data) = (await rows(database, "SELECT typeof(data), data FROM articles"))[0]
+        (kind, data) = (await rows(database, "SELECT typeof(data), data FROM articles"))[0]
 
-    assert kind == "text"
-    assert article_from_json(data) == parse_article_bytes(text.encode())
+        assert kind == "text"
+        assert article_from_json(data) == parse_article_bytes(text.encode())
 
 
 async def test_article_urls_hold_canonical_webUrl_and_amp_aliases(database, save) -> None:

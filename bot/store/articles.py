@@ -42,7 +42,8 @@ class ArticleRecord(NamedTuple):
 
 class FileOutcome(NamedTuple):
     """One corpus file as ingest saw it: holding an article, or rejected with a reason (a tuple:
-    workers send one back per file, and tuples pickle and collect cheaply)."""
+    ingest makes one per file; parsing workers send it back as a plain tuple, see
+    ``bot.ingest._parse_to_send``)."""
 
     path: str
     mtime_ns: int
