@@ -12,8 +12,8 @@ import pytest
 from bot.corpus.scan import CorpusFile, CorpusPathError
 from bot.corpus.urls import article_id_for, url_key
 from bot.ingest import (
+    BULK_GC_THRESHOLD,
     PROCESS_POOL_THRESHOLD,
-    WORKER_GC_THRESHOLD,
     WORKER_NICENESS,
     CorpusReport,
     Rejection,
@@ -452,8 +452,21 @@ def test_parsing_workers_run_at_lower_priority_and_collect_garbage_less_often() 
     finally:
         executor.shutdown()
 
-    assert threshold[0] == WORKER_GC_THRESHOLD != gc.get_threshold()[0]
+    assert threshold[0] == BULK_GC_THRESHOLD != gc.get_threshold()[0]
     assert niceness == min(os.nice(0) + WORKER_NICENESS, 19)
+
+
+async def test_saving_collects_garbage_less_often_and_puts_the_threshold_back(
+    database, tmp_corpus, write_article
+) -> None:
+    write_article(tmp_corpus, "one")
+    before = gc.get_threshold()
+    during: list[int] = []
+
+    await ingest(database, tmp_corpus, progress=lambda *_: during.append(gc.get_threshold()[0]))
+
+    assert during == [BULK_GC_THRESHOLD] != [before[0]]
+    assert gc.get_threshold() == before
 
 
 def test_outcome_records_the_stat_of_the_content_parsed(tmp_corpus, write_article) -> None:
