@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import subprocess
 import sys
 import time
@@ -24,6 +25,7 @@ from bot.corpus.article import (
     Image,
     Provider,
     RelatedCoverage,
+    article_from_front_matter,
     article_from_json,
     article_to_json,
 )
@@ -157,6 +159,19 @@ def test_text_whitespace_is_collapsed(article_text) -> None:
 
     assert article.title == "Sony and Microsoft"
     assert article.topics == ("AI Hardware",)
+
+
+def test_text_is_collapsed_like_split_and_join_whatever_its_white_space() -> None:
+    """Text already collapsed is kept as it is without splitting; checked on random text of
+    every white space character, letters, and invisible but non-space characters."""
+    white = [chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace()]
+    pool = white + list("ab é日🤖-") + ["\xad", "\u200b", "\ufeff", "  "]
+    generator = random.Random(5)
+    for _ in range(3_000):
+        title = "x" + "".join(generator.choices(pool, k=generator.randint(0, 12)))
+        fields = {"title": title, "webUrl": "https://example.com/a"}
+
+        assert article_from_front_matter(fields).title == " ".join(title.split()), repr(title)
 
 
 # --------------------------------------------------------------------------- dates

@@ -155,7 +155,12 @@ def _list(value: object, where: str) -> list[Any]:
 
 def _text(value: object, where: str, name: str, limit: int, *, required: bool = False) -> str:
     if isinstance(value, str) and value:
-        text = " ".join(value.split())
+        # White space collapsed to single spaces. Text is usually so already: str.isprintable
+        # is false for every white space character but the space, so this checks it in a scan.
+        if value.isprintable() and "  " not in value and value[0] != " " != value[-1]:
+            text = value
+        else:
+            text = " ".join(value.split())
         if text:
             return text if len(text) <= limit else trim_to_words(text, limit)
     elif value is not None and value != "":
