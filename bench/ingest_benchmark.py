@@ -233,9 +233,8 @@ def main() -> int:
     runs: dict[str, list[dict[str, float]]] = {phase: [] for phase in PHASES}
     # Naive and cold alternate, so a spell of a busy machine slows both alike; each cold run
     # starts from an empty database, and warm and changed then rescan the last one's.
-    order = [*(("naive", "cold") * args.repeat), *(("warm",) * args.repeat)]
-    order += ["changed"] * args.repeat
-    for phase in order:
+    repeat = args.repeat
+    for phase in [*(["naive", "cold"] * repeat), *(["warm"] * repeat), *(["changed"] * repeat)]:
         runs[phase].append(run_in_own_process(phase, args))
 
     best = {phase: min(runs[phase], key=lambda run: run["seconds"]) for phase in PHASES}

@@ -225,9 +225,8 @@ def _parsing_executor(workers: int) -> Executor:
 
 def _prepare_worker() -> None:
     """In each worker: yield the CPU to the main process, which saves what they parse (and, in
-    the bot, answers Discord), so the workers use the cores it leaves free. And collect garbage
-    less often: parsing makes and drops some hundred objects a file, with no reference cycles,
-    and a young-generation collection every 700 of them took 2 to 5% of a worker's time."""
+    the bot, answers Discord), so the workers use the cores it leaves free; and collect garbage
+    less often, for the whole of the worker's life (see :data:`BULK_GC_THRESHOLD`)."""
     if hasattr(os, "nice"):  # not on Windows
         os.nice(WORKER_NICENESS)
     gc.set_threshold(BULK_GC_THRESHOLD, *gc.get_threshold()[1:])
