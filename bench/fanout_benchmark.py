@@ -2,7 +2,7 @@
 
     python bench/fanout_benchmark.py [--channels 1000]
 
-Builds a sandboxed Discord (``bot.sandbox``, which enforces Discord's global limit of 50
+Builds a sandboxed Discord (``discord_sandbox``, which enforces Discord's global limit of 50
 requests/s per bot token and 5 messages per 5 s per channel) with one guild of ``--channels``
 text channels, the bot allowed View Channel, Send Messages, Embed Links and Read Message History
 in each. The bundled sample corpus is ingested and every channel subscribed (directly in the
@@ -43,20 +43,21 @@ from pathlib import Path
 
 from discord.ext import tasks
 
-from bot.app import NewsBot
-from bot.delivery import DeliveryResult, Outcome
-from bot.digest import find_marker
-from bot.ingest import ingest_corpus
-from bot.sandbox import Permission
-from bot.sandbox.run_client import run_client, sandbox_settings
-from bot.sandbox.sandbox import Sandbox
-from bot.sandbox.state import Channel
-from bot.schedule import Schedule
-from bot.settings import SAMPLE_CORPUS
-from bot.store.articles import ArticleRepository
-from bot.store.catalog import NewsCatalog
-from bot.store.database import Database
-from bot.store.digests import DigestRepository
+from ainews.app import NewsBot
+from ainews.delivery import DeliveryResult, Outcome
+from ainews.demo import sandbox_settings
+from ainews.digest import find_marker
+from ainews.ingest import ingest_corpus
+from ainews.schedule import Schedule
+from ainews.settings import SAMPLE_CORPUS
+from ainews.store.articles import ArticleRepository
+from ainews.store.catalog import NewsCatalog
+from ainews.store.database import Database
+from ainews.store.digests import DigestRepository
+from discord_sandbox import Permission
+from discord_sandbox.run_client import run_client
+from discord_sandbox.sandbox import Sandbox
+from discord_sandbox.state import Channel
 
 GLOBAL_LIMIT_PER_SECOND = 50
 TARGET_RATIO = 1.2

@@ -1,7 +1,7 @@
 """Deterministic generator of a large synthetic AI-news corpus for benchmarks.
 
 Every file is a Markdown article with YAML front matter in exactly the style of the
-bundled sample corpus (``bot/sample_corpus``): same key order, double-quoted strings,
+bundled sample corpus (``ainews/sample_corpus``): same key order, double-quoted strings,
 2-space indentation and block lists. Text is built with string formatting (no
 ``yaml.dump``) so that 100,000 files take only seconds.
 

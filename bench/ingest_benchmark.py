@@ -138,9 +138,9 @@ def _timed_phase(phase: str, corpus: Path, workdir: Path) -> float:
     else:
         from generate_corpus import rewrite_articles
 
-        from bot.ingest import ingest_corpus
-        from bot.store.articles import ArticleRepository
-        from bot.store.database import Database
+        from ainews.ingest import ingest_corpus
+        from ainews.store.articles import ArticleRepository
+        from ainews.store.database import Database
 
         if phase == "changed":
             files = sorted(corpus.rglob("*.md"))

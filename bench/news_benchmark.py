@@ -11,12 +11,12 @@ Setup (not measured):
   starts from the same database;
 - the database file is read once, so that the calls start from a warm page cache (as a running
   bot's would), not from whatever other processes left in it;
-- the Discord sandbox (``bot.sandbox``, Discord's real limits) and the production ``NewsBot`` are
-  started as the tests start them (``tests/cogs/conftest.py``) on that corpus and database: the
+- the Discord sandbox (``discord_sandbox``, Discord's real limits) and the production ``NewsBot``
+  are started as the tests start them (``tests/cogs/conftest.py``) on that corpus and database: the
   bot syncs its commands and rescans NEWS_DIR, which is a warm scan (nothing to parse). Its
   periodic rescan is set to an hour, so the one at start is the only one, and it has finished
-  (``corpus_ready`` and ``last_rescan``) before any call; the benchmark checks that no other
-  rescan happened by the end.
+  (``corpus_ready`` and ``last_rescan``) before any call; the benchmark checks that no other rescan
+  happened by the end.
 
 Measured: a warm-up of ``--warmup`` calls in channels of their own (not counted), then ``--calls``
 ``/news`` invocations by one member over ``--channels`` channels, ``/latest`` and ``/search``.
@@ -66,15 +66,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from generate_corpus import generate_corpus
 
-from bot.app import NewsBot
-from bot.ingest import CorpusReport, ingest_corpus
-from bot.sandbox import CallbackType, InteractionResult, SandboxConfig
-from bot.sandbox.run_client import run_client, sandbox_settings
-from bot.sandbox.sandbox import Sandbox
-from bot.sandbox.state import Channel, Member
-from bot.store.articles import ArticleRepository
-from bot.store.catalog import NewsCatalog, StoredArticle, TopicStats
-from bot.store.database import Database
+from ainews.app import NewsBot
+from ainews.demo import sandbox_settings
+from ainews.ingest import CorpusReport, ingest_corpus
+from ainews.store.articles import ArticleRepository
+from ainews.store.catalog import NewsCatalog, StoredArticle, TopicStats
+from ainews.store.database import Database
+from discord_sandbox import CallbackType, InteractionResult, SandboxConfig
+from discord_sandbox.run_client import run_client
+from discord_sandbox.sandbox import Sandbox
+from discord_sandbox.state import Channel, Member
 
 CORPUS_SEED = 42
 WORKLOAD_SEED = 2024

@@ -16,11 +16,8 @@ from typing import Any
 
 import pytest
 
-from bot.settings import SAMPLE_CORPUS
-from bot.store.database import Database
-
-#: The Discord sandbox fixtures (``sandbox``, ``sandbox_config``) for every test folder.
-pytest_plugins = ["bot.sandbox.pytest_plugin"]
+from ainews.settings import SAMPLE_CORPUS
+from ainews.store.database import Database
 
 SEED_FILE = SAMPLE_CORPUS / "sony-microsoft-ai-imaging-chip.md"
 

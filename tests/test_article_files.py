@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.corpus.article import (
+from ainews.corpus.article import (
     MAX_EXCERPT_CHARS,
     MAX_IMAGES,
     MAX_RELATED,
@@ -29,8 +29,8 @@ from bot.corpus.article import (
     article_from_json,
     article_to_json,
 )
-from bot.corpus.files import MAX_FILE_BYTES, parse_article_bytes, read_article_file
-from bot.corpus.urls import article_id_for
+from ainews.corpus.files import MAX_FILE_BYTES, parse_article_bytes, read_article_file
+from ainews.corpus.urls import article_id_for
 
 
 def rejection_reason(data: bytes) -> str:
@@ -361,8 +361,8 @@ def test_bombs_are_rejected_quickly(bomb_case) -> None:
 
 NINE_LEVEL_BOMB_SCRIPT = """
 import json, sys, time, tracemalloc
-from bot.corpus.article import ArticleError
-from bot.corpus.files import parse_article_bytes
+from ainews.corpus.article import ArticleError
+from ainews.corpus.files import parse_article_bytes
 tracemalloc.start()
 started = time.perf_counter()
 try:
@@ -404,8 +404,8 @@ def test_nine_level_bombs_take_under_two_seconds_and_little_memory(
 
 DEEP_NESTING_SCRIPT = """
 import json, sys
-from bot.corpus.article import ArticleError
-from bot.corpus.files import parse_article_bytes
+from ainews.corpus.article import ArticleError
+from ainews.corpus.files import parse_article_bytes
 try:
     parse_article_bytes(sys.stdin.buffer.read())
 except ArticleError as error:

@@ -15,7 +15,7 @@ from typing import Any
 import discord
 import pytest
 
-from bot.cards import (
+from ainews.cards import (
     CARD_DESCRIPTION_CHARS,
     NO_MENTIONS,
     PALETTE,
@@ -25,9 +25,9 @@ from bot.cards import (
     pack_embeds,
     topic_colour,
 )
-from bot.corpus.article import Article, Image, Provider, RelatedCoverage
-from bot.corpus.files import read_article_file
-from bot.settings import SAMPLE_CORPUS
+from ainews.corpus.article import Article, Image, Provider, RelatedCoverage
+from ainews.corpus.files import read_article_file
+from ainews.settings import SAMPLE_CORPUS
 
 SEED = read_article_file(SAMPLE_CORPUS / "sony-microsoft-ai-imaging-chip.md")
 GEEKWIRE = "https://www.geekwire.com/2020/sony-use-microsofts-azure-ai-technology-new-smart-camera-sensors/"
@@ -661,7 +661,7 @@ def test_topic_colours_use_the_palette():
 
 @pytest.mark.parametrize("hash_seed", ["0", "4242"])
 def test_topic_colour_is_the_same_in_another_process(hash_seed):
-    script = "from bot.cards import topic_colour; print(topic_colour('AI Hardware').value)"
+    script = "from ainews.cards import topic_colour; print(topic_colour('AI Hardware').value)"
     result = subprocess.run(
         [sys.executable, "-c", script],
         capture_output=True,

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.__main__ import main
-from bot.store.database import latest_schema_version
+from ainews.__main__ import main
+from ainews.store.database import latest_schema_version
 
 REPORT_KEYS = {
     "root",
@@ -144,7 +144,7 @@ def test_ingest_without_path_uses_NEWS_DIR(
     assert active_titles(database_path) == {"Found through NEWS_DIR"}
 
 
-HOSTILE_FOLDER_SCRIPT = "import sys; from bot.__main__ import main; sys.exit(main(sys.argv[1:]))"
+HOSTILE_FOLDER_SCRIPT = "import sys; from ainews.__main__ import main; sys.exit(main(sys.argv[1:]))"
 
 
 def test_folder_of_every_hostile_file_through_ingest_json(
@@ -238,12 +238,12 @@ def test_python_dash_m_bot_check(tmp_path: Path, tmp_corpus: Path, write_article
     }
 
     ok = subprocess.run(
-        [sys.executable, "-m", "bot", "check", str(tmp_corpus)],
+        [sys.executable, "-m", "ainews", "check", str(tmp_corpus)],
         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60, check=False,
     )  # fmt: skip
     write_article(tmp_corpus, "bad", title=None)
     rejected = subprocess.run(
-        [sys.executable, "-m", "bot", "check", str(tmp_corpus), "--json"],
+        [sys.executable, "-m", "ainews", "check", str(tmp_corpus), "--json"],
         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60, check=False,
     )  # fmt: skip
 
@@ -346,7 +346,7 @@ def test_ingest_and_check_do_not_import_discord() -> None:
     """The command line imports discord.py only to run the bot or the demo: ``ingest`` and
     ``check`` start faster, and so does every parsing worker (spawned workers import the main
     module again)."""
-    script = "import sys, bot.__main__; print('discord' in sys.modules)"
+    script = "import sys, ainews.__main__; print('discord' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
 
     assert result.stdout.strip() == "False", result.stderr

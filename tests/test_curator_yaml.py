@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.corpus.curator_yaml import (
+from ainews.corpus.curator_yaml import (
     MAX_FLOW_NESTING,
     MergeTooLargeError,
     NestingTooDeepError,
     load_front_matter_yaml,
 )
-from bot.settings import SAMPLE_CORPUS
+from ainews.settings import SAMPLE_CORPUS
 
 BENCH_GENERATOR = Path(__file__).resolve().parents[1] / "bench" / "generate_corpus.py"
 

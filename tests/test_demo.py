@@ -1,6 +1,6 @@
 """``ainews demo``: the guided tour runs offline, quickly, and leaves nothing behind.
 
-It runs as a user would start it: ``python -m bot demo`` in an empty folder, with no Discord
+It runs as a user would start it: ``python -m ainews demo`` in an empty folder, with no Discord
 settings, and a ``sitecustomize`` that refuses (and records) any connection or name lookup that is
 not loopback, so "no network" is checked, not assumed.
 """
@@ -20,9 +20,9 @@ import pytest
 import yaml
 from rich.console import Console
 
-import bot.app
-from bot.demo import play_tour
-from bot.settings import SAMPLE_CORPUS
+import ainews.app
+from ainews.demo import play_tour
+from ainews.settings import SAMPLE_CORPUS
 
 DEMO_WITHIN = 15.0
 
@@ -129,7 +129,7 @@ def test_demo_tours_the_bot_offline_and_leaves_nothing_behind(
 ) -> None:
     started = time.monotonic()
     run = subprocess.run(
-        [sys.executable, "-m", "bot", "demo"],
+        [sys.executable, "-m", "ainews", "demo"],
         cwd=tmp_path / "cwd",
         env=offline_env,
         capture_output=True,
@@ -183,7 +183,7 @@ def test_demo_runs_in_a_folder_whose_env_file_is_broken(
     env_file = tmp_path / "cwd" / ".env"
     env_file.write_text("LOG_LEVEL=loud\nNEWS_RESCAN_SECONDS=often\n", encoding="utf-8")
     run = subprocess.run(
-        [sys.executable, "-m", "bot", "demo"],
+        [sys.executable, "-m", "ainews", "demo"],
         cwd=tmp_path / "cwd",
         env=offline_env,
         capture_output=True,
@@ -200,7 +200,7 @@ async def test_the_tour_waits_for_answers_that_were_deferred(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """On a slow machine the bot shows "thinking…" first; the tour shows the answer, not that."""
-    monkeypatch.setattr(bot.app, "DEFER_AFTER_SECONDS", 0.0)  # every answer is deferred
+    monkeypatch.setattr(ainews.app, "DEFER_AFTER_SECONDS", 0.0)  # every answer is deferred
     output = io.StringIO()
     async with asyncio.timeout(30):
         await play_tour(Console(file=output, width=120), tmp_path)

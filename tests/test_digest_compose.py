@@ -7,10 +7,16 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.cards import CHARACTERS_PER_MESSAGE, EMBEDS_PER_MESSAGE
-from bot.corpus.article import Article, Provider, RelatedCoverage
-from bot.digest import MAX_OVERFLOW_CHARS, compose_digest, find_marker, overflow_line, with_marker
-from bot.store.catalog import StoredArticle
+from ainews.cards import CHARACTERS_PER_MESSAGE, EMBEDS_PER_MESSAGE
+from ainews.corpus.article import Article, Provider, RelatedCoverage
+from ainews.digest import (
+    MAX_OVERFLOW_CHARS,
+    compose_digest,
+    find_marker,
+    overflow_line,
+    with_marker,
+)
+from ainews.store.catalog import StoredArticle
 
 PARIS = ZoneInfo("Europe/Paris")
 # 23:30 UTC on Saturday 27 March 2027 is already Sunday 28 March in Paris.

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from bot.corpus.scan import CorpusFile, CorpusPathError
-from bot.corpus.urls import article_id_for, url_key
-from bot.ingest import (
+from ainews.corpus.scan import CorpusFile, CorpusPathError
+from ainews.corpus.urls import article_id_for, url_key
+from ainews.ingest import (
     BULK_GC_THRESHOLD,
     PROCESS_POOL_THRESHOLD,
     WORKER_NICENESS,
@@ -22,9 +22,9 @@ from bot.ingest import (
     ingest_corpus,
     parse_corpus_files,
 )
-from bot.settings import SAMPLE_CORPUS
-from bot.store.articles import ArticleRepository
-from bot.store.database import Database
+from ainews.settings import SAMPLE_CORPUS
+from ainews.store.articles import ArticleRepository
+from ainews.store.database import Database
 
 
 async def ingest(database: Database, root: Path, **kwargs: Any) -> CorpusReport:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.corpus.scan import CorpusFile, CorpusPathError, scan_corpus
+from ainews.corpus.scan import CorpusFile, CorpusPathError, scan_corpus
 
 
 def found(root: Path) -> list[str]:

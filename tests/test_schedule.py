@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.schedule import (
+from ainews.schedule import (
     Schedule,
     ScheduleError,
     describe_days,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import (
+from ainews.settings import (
     DISCORD_API_BASE,
     DISCORD_GATEWAY_URL,
     SAMPLE_CORPUS,

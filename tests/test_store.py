@@ -10,17 +10,17 @@ from typing import Any
 
 import pytest
 
-from bot.corpus.article import article_from_json
-from bot.corpus.files import parse_article_bytes
-from bot.corpus.urls import article_id_for, url_key
-from bot.store import articles as articles_module
-from bot.store.articles import (
+from ainews.corpus.article import article_from_json
+from ainews.corpus.files import parse_article_bytes
+from ainews.corpus.urls import article_id_for, url_key
+from ainews.store import articles as articles_module
+from ainews.store.articles import (
     REGROUP_AROUND_AT_MOST,
     ArticleRecord,
     ArticleRepository,
     FileOutcome,
 )
-from bot.store.database import (
+from ainews.store.database import (
     BUSY_TIMEOUT_MS,
     NEW_DATABASE_PAGE_SIZE,
     Database,

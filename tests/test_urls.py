@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from bot.corpus.urls import (
+from ainews.corpus.urls import (
     _PLAIN_ASCII,
     _PLAIN_CANONICAL,
     _WEB_URL,

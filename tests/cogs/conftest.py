@@ -19,15 +19,16 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from bot.app import Clock, NewsBot, utc_now
-from bot.digest import find_marker
-from bot.sandbox import Permission
-from bot.sandbox.interactions import InteractionResult
-from bot.sandbox.run_client import run_client, sandbox_settings
-from bot.sandbox.sandbox import Sandbox
-from bot.sandbox.state import Channel, Guild, Member, Message
-from bot.settings import SAMPLE_CORPUS, Settings
-from bot.store.database import Database
+from ainews.app import Clock, NewsBot, utc_now
+from ainews.demo import sandbox_settings
+from ainews.digest import find_marker
+from ainews.settings import SAMPLE_CORPUS, Settings
+from ainews.store.database import Database
+from discord_sandbox import Permission
+from discord_sandbox.interactions import InteractionResult
+from discord_sandbox.run_client import run_client
+from discord_sandbox.sandbox import Sandbox
+from discord_sandbox.state import Channel, Guild, Member, Message
 from tests.conftest import write_article_file
 
 

@@ -13,11 +13,11 @@ import discord
 import pytest
 from discord import app_commands
 
-from bot.__main__ import main
-from bot.app import NewsBot, run_bot
-from bot.cogs.corpus_watch import CorpusWatch, rescan_corpus
-from bot.discord_endpoints import current_discord_endpoints, point_discord_at
-from bot.sandbox.sandbox import Sandbox
+from ainews.__main__ import main
+from ainews.app import NewsBot, run_bot
+from ainews.cogs.corpus_watch import CorpusWatch, rescan_corpus
+from ainews.discord_endpoints import current_discord_endpoints, point_discord_at
+from discord_sandbox.sandbox import Sandbox
 from tests.cogs.conftest import NewsWorld, start_news_bot
 from tests.conftest import write_article_file
 
@@ -213,7 +213,7 @@ async def test_ainews_run_with_a_wrong_token_says_so_and_exits_2(
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bot",
+        "ainews",
         "run",
         cwd=tmp_path,
         env=env,

@@ -18,12 +18,12 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from bot.app import NewsBot
-from bot.corpus.urls import article_id_for
-from bot.sandbox.interactions import InteractionResult
-from bot.sandbox.sandbox import Sandbox
-from bot.sandbox.state import Json, Message
-from bot.sandbox.validation import embed_text_length
+from ainews.app import NewsBot
+from ainews.corpus.urls import article_id_for
+from discord_sandbox.interactions import InteractionResult
+from discord_sandbox.sandbox import Sandbox
+from discord_sandbox.state import Json, Message
+from discord_sandbox.validation import embed_text_length
 from tests.cogs.conftest import NewsWorld, start_news_bot
 from tests.conftest import write_article_file
 

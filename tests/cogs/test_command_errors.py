@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 
-from bot.app import NewsBot
-from bot.cogs.corpus_watch import rescan_corpus
-from bot.sandbox.errors import SandboxUsageError
-from bot.sandbox.interactions import InteractionResult
-from bot.sandbox.sandbox import Sandbox
-from bot.sandbox.state import Channel, Json, Message
-from bot.tree import UNEXPECTED_ERROR_REPLY
+from ainews.app import NewsBot
+from ainews.cogs.corpus_watch import rescan_corpus
+from ainews.tree import UNEXPECTED_ERROR_REPLY
+from discord_sandbox.errors import SandboxUsageError
+from discord_sandbox.interactions import InteractionResult
+from discord_sandbox.sandbox import Sandbox
+from discord_sandbox.state import Channel, Json, Message
 from tests.cogs.conftest import NewsWorld, start_news_bot
 from tests.conftest import write_article_file
 
@@ -70,7 +70,7 @@ async def test_an_unexpected_failure_is_logged_with_the_command_and_answered_pol
         raise RuntimeError("the disk is on fire")
 
     monkeypatch.setattr(news_bot.catalog, "newest", broken)
-    with caplog.at_level(logging.ERROR, logger="bot"):
+    with caplog.at_level(logging.ERROR, logger="ainews"):
         result = await sandbox.invoke(
             "news",
             member=world.reader,
@@ -82,7 +82,7 @@ async def test_an_unexpected_failure_is_logged_with_the_command_and_answered_pol
     assert "disk" not in (result.content or "")
     assert sandbox.channel_messages(world.news) == []
     (record,) = [r for r in caplog.records if r.levelno == logging.ERROR]
-    assert record.name == "bot.tree"
+    assert record.name == "ainews.tree"
     message = record.getMessage()
     assert "/news" in message
     assert "'topic'" in message and "'Robotics'" in message
@@ -103,7 +103,7 @@ async def test_an_unexpected_failure_behind_the_more_button_is_answered_politely
         raise RuntimeError("the disk is on fire")
 
     monkeypatch.setattr(news_bot.catalog, "newest", broken)
-    with caplog.at_level(logging.ERROR, logger="bot"):
+    with caplog.at_level(logging.ERROR, logger="ainews"):
         clicked = await sandbox.click(posted.original, custom_id, member=world.reader)
 
     assert clicked.ephemeral and clicked.content == UNEXPECTED_ERROR_REPLY

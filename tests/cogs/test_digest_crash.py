@@ -1,4 +1,4 @@
-"""Exactly once, proven with ``kill -9``: the bot runs as ``python -m bot run`` in its own
+"""Exactly once, proven with ``kill -9``: the bot runs as ``python -m ainews run`` in its own
 process against the sandbox in this one, and is killed at chosen moments of multi-message
 digest deliveries. After restarts on the same database, every planned article is in its channel
 exactly once, and the ledger says exactly what the channel shows.
@@ -32,16 +32,16 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from bot.corpus.article import article_from_json
-from bot.digest import find_marker
-from bot.ingest import ingest_corpus
-from bot.sandbox import Channel, Permission
-from bot.sandbox.faults import HeldRequest
-from bot.sandbox.sandbox import Sandbox
-from bot.schedule import Schedule
-from bot.store.articles import ArticleRepository
-from bot.store.database import Database
-from bot.store.digests import DigestRepository
+from ainews.corpus.article import article_from_json
+from ainews.digest import find_marker
+from ainews.ingest import ingest_corpus
+from ainews.schedule import Schedule
+from ainews.store.articles import ArticleRepository
+from ainews.store.database import Database
+from ainews.store.digests import DigestRepository
+from discord_sandbox import Channel, Permission
+from discord_sandbox.faults import HeldRequest
+from discord_sandbox.sandbox import Sandbox
 from tests.cogs.conftest import eventually, write_long_articles
 from tests.conftest import SETTING_NAMES
 
@@ -95,14 +95,14 @@ class CrashWorld:
 
     @contextlib.asynccontextmanager
     async def bot_process(self) -> AsyncIterator[asyncio.subprocess.Process]:
-        """``python -m bot run``; killed on the way out if it still runs."""
+        """``python -m ainews run``; killed on the way out if it still runs."""
         self.runs += 1
         log = self.logs / f"bot-run-{self.runs}.log"
         with log.open("wb") as output:
             process = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
-                "bot",
+                "ainews",
                 "run",
                 env=self.env,
                 cwd=self.logs,

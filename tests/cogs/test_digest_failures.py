@@ -13,13 +13,13 @@ from datetime import UTC, datetime, time
 
 import pytest
 
-from bot.app import NewsBot
-from bot.cogs.corpus_watch import rescan_corpus
-from bot.delivery import RETRY_DELAYS, Outcome
-from bot.digest import find_marker
-from bot.sandbox import Permission, RateLimits, SandboxConfig
-from bot.sandbox.sandbox import Sandbox
-from bot.schedule import Schedule
+from ainews.app import NewsBot
+from ainews.cogs.corpus_watch import rescan_corpus
+from ainews.delivery import RETRY_DELAYS, Outcome
+from ainews.digest import find_marker
+from ainews.schedule import Schedule
+from discord_sandbox import Permission, RateLimits, SandboxConfig
+from discord_sandbox.sandbox import Sandbox
 from tests.cogs.conftest import (
     NewsWorld,
     SettableClock,

@@ -11,12 +11,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.app import NewsBot
-from bot.digest import find_marker
-from bot.sandbox import Permission
-from bot.sandbox.errors import SandboxUsageError
-from bot.sandbox.interactions import InteractionResult
-from bot.sandbox.sandbox import Sandbox
+from ainews.app import NewsBot
+from ainews.digest import find_marker
+from discord_sandbox import Permission
+from discord_sandbox.errors import SandboxUsageError
+from discord_sandbox.interactions import InteractionResult
+from discord_sandbox.sandbox import Sandbox
 from tests.cogs.conftest import (
     NewsWorld,
     SettableClock,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.app import NewsBot
-from bot.sandbox.sandbox import Sandbox
+from ainews.app import NewsBot
+from discord_sandbox.sandbox import Sandbox
 from tests.cogs.conftest import NewsWorld, start_news_bot
 
 

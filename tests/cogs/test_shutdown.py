@@ -21,11 +21,11 @@ from typing import Any
 
 import pytest
 
-from bot.app import NewsBot
-from bot.delivery import Outcome
-from bot.sandbox.interactions import InteractionResult
-from bot.sandbox.sandbox import Sandbox
-from bot.sandbox.state import Channel, Member
+from ainews.app import NewsBot
+from ainews.delivery import Outcome
+from discord_sandbox.interactions import InteractionResult
+from discord_sandbox.sandbox import Sandbox
+from discord_sandbox.state import Channel, Member
 from tests.cogs.conftest import NewsWorld, start_news_bot
 
 #: How long ``ainews run`` may take to stop after a signal (its delivery grace is 10 s).
@@ -69,11 +69,11 @@ def run_env(sandbox: Sandbox, world: NewsWorld, tmp_path: Path) -> dict[str, str
 
 @contextlib.asynccontextmanager
 async def ainews_run(env: dict[str, str], cwd: Path) -> AsyncIterator[RunningBot]:
-    """``python -m bot run`` with ``env``; killed on the way out if it is still running."""
+    """``python -m ainews run`` with ``env``; killed on the way out if it is still running."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bot",
+        "ainews",
         "run",
         cwd=cwd,
         env=env,
@@ -211,7 +211,7 @@ async def test_after_stop_accepting_no_delivery_starts_and_shutdown_closes(
         due = await bot.deliverer.digests.due(bot.clock())
         assert [d.channel_id for d in due] == [world.news.id]
 
-        caplog.set_level("INFO", logger="bot.app")
+        caplog.set_level("INFO", logger="ainews.app")
         started = time.monotonic()
         async with asyncio.timeout(5):
             await bot.shutdown()

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bot import __version__
-from bot.sandbox import Permission, SandboxUsageError
-from bot.sandbox.sandbox import Sandbox
+from ainews import __version__
+from discord_sandbox import Permission, SandboxUsageError
+from discord_sandbox.sandbox import Sandbox
 from tests.cogs.conftest import NewsWorld, start_news_bot
 from tests.conftest import write_article_file
 

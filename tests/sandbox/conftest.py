@@ -15,7 +15,7 @@ import pytest
 from discord import app_commands
 from discord.ext import commands
 
-from bot.sandbox import Channel, Guild, Member, Permission, Sandbox
+from discord_sandbox import Channel, Guild, Member, Permission, Sandbox
 
 TOPICS = ["llm", "robotics", "chips", "policy", "vision"]
 

@@ -7,7 +7,7 @@ import time
 import discord
 import pytest
 
-from bot.sandbox import Sandbox, run_client
+from discord_sandbox import Sandbox, run_client
 
 MESSAGES = "/channels/{channel_id}/messages"
 

@@ -6,7 +6,7 @@ import aiohttp
 import discord
 import pytest
 
-from bot.sandbox import CallbackType, Sandbox, SandboxConfig, SandboxUsageError, run_client
+from discord_sandbox import CallbackType, Sandbox, SandboxConfig, SandboxUsageError, run_client
 
 FAST_DEADLINE = SandboxConfig(interaction_deadline=0.3)
 

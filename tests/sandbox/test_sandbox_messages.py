@@ -9,7 +9,7 @@ import discord
 import pytest
 from discord.http import Route
 
-from bot.sandbox import Permission, Sandbox, run_client
+from discord_sandbox import Permission, Sandbox, run_client
 
 LONG_URL = "https://example.com/"
 BUTTON = {"type": 2, "style": 1, "label": "Go", "custom_id": "go"}

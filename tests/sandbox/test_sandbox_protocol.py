@@ -6,8 +6,8 @@ import aiohttp
 import discord
 import pytest
 
-from bot.discord_endpoints import current_discord_endpoints
-from bot.sandbox import Permission, Sandbox, SandboxConfig, run_client
+from ainews.discord_endpoints import current_discord_endpoints
+from discord_sandbox import Permission, Sandbox, SandboxConfig, run_client
 
 
 async def test_login_ready_and_guild_cache(sandbox: Sandbox, world, bot) -> None:

@@ -9,8 +9,8 @@ import aiohttp
 import discord
 import pytest
 
-from bot.sandbox import RateLimits, Sandbox, SandboxConfig, run_client
-from bot.sandbox.ratelimit import CHANNEL_MESSAGES_ROUTE, RateLimiter
+from discord_sandbox import RateLimits, Sandbox, SandboxConfig, run_client
+from discord_sandbox.ratelimit import CHANNEL_MESSAGES_ROUTE, RateLimiter
 
 TIGHT_CHANNEL = SandboxConfig(
     rate_limits=RateLimits(channel_messages_limit=2, channel_messages_window=0.4)

@@ -1,0 +1,173 @@
+"""The ``ainews`` command line: ``ingest``, ``check`` and ``run``.
+
+Exit codes: 0 all good; 1 some article files were rejected (the good ones are indexed);
+2 a usage error, a bad setting or an unreadable path.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Callable, Coroutine, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
+from typing import Any
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+from ainews import __version__
+from ainews.corpus.scan import CorpusPathError
+from ainews.ingest import CorpusReport, ProgressCallback, check_corpus, ingest_corpus
+from ainews.settings import Settings, SettingsError, log_level_number
+from ainews.store.articles import ArticleRepository
+from ainews.store.database import Database, StoreError
+
+EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
+#: Show a progress bar only for runs with at least this many files to parse.
+PROGRESS_MIN_FILES = 1_000
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        # check and demo need no settings: a broken .env must not stop them.
+        settings = Settings.load() if args.needs_settings else Settings()
+        return int(args.handler(args, settings))
+    except (SettingsError, StoreError, CorpusPathError) as error:
+        print(f"ainews: {error}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ainews", description="Curated AI news for Discord.")
+    parser.add_argument("--version", action="version", version=f"ainews {__version__}")
+    parser.set_defaults(needs_settings=True)
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    ingest = commands.add_parser("ingest", help="index the corpus into the database (incremental)")
+    ingest.add_argument("path", nargs="?", type=Path, help="corpus folder (default: NEWS_DIR)")
+    ingest.add_argument("--json", action="store_true", help="print a machine-readable summary")
+    ingest.set_defaults(handler=_ingest)
+
+    check = commands.add_parser("check", help="validate article files, writing nothing")
+    check.add_argument("path", type=Path, help="corpus folder or one article file")
+    check.add_argument("--json", action="store_true", help="print a machine-readable summary")
+    check.set_defaults(handler=_check, needs_settings=False)
+
+    run = commands.add_parser("run", help="run the bot (needs DISCORD_TOKEN)")
+    run.set_defaults(handler=_run)
+
+    backup = commands.add_parser(
+        "backup", help="copy the database to DEST safely, even while the bot runs"
+    )
+    backup.add_argument("dest", type=Path, help="the backup file to write (must not exist)")
+    backup.set_defaults(handler=_backup)
+
+    demo = commands.add_parser(
+        "demo", help="see the bot work: a local Discord sandbox and a guided tour (no token)"
+    )
+    demo.set_defaults(handler=_demo, needs_settings=False)
+    return parser
+
+
+# The bot and the demo import discord.py (a third of a second) only when they run: ingest's worker
+# processes import this module again, and ingest and check need none of it.
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    import discord
+
+    from ainews.app import run_bot
+    from ainews.logging_setup import setup_logging
+
+    setup_logging(log_level_number(settings), settings.require_token())
+    try:
+        asyncio.run(run_bot(settings))
+    except discord.LoginFailure:
+        raise SettingsError(
+            "DISCORD_TOKEN was refused by Discord: check the bot token in the Discord developer "
+            "portal"
+        ) from None
+    return EXIT_OK
+
+
+def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    from ainews.demo import run_demo
+
+    return run_demo()
+
+
+def _backup(args: argparse.Namespace, settings: Settings) -> int:
+    async def run() -> None:
+        async with await Database.open(settings.database_path) as database:
+            await database.backup_to(args.dest)
+
+    if args.dest.exists():
+        raise SettingsError(f"{args.dest} already exists: choose a new file for the backup")
+    asyncio.run(run())
+    print(f"backed up {settings.database_path} to {args.dest}")
+    return EXIT_OK
+
+
+def _ingest(args: argparse.Namespace, settings: Settings) -> int:
+    async def run(progress: ProgressCallback | None) -> CorpusReport:
+        async with await Database.open(settings.database_path) as database:
+            return await ingest_corpus(
+                ArticleRepository(database), args.path or settings.news_dir, progress
+            )
+
+    return _report(_with_progress(run, "Ingesting"), args.json, verb="ingested")
+
+
+def _check(args: argparse.Namespace, settings: Settings) -> int:
+    return _report(
+        _with_progress(lambda progress: check_corpus(args.path, progress), "Checking"),
+        args.json,
+        verb="valid",
+    )
+
+
+def _with_progress(
+    job: Callable[[ProgressCallback | None], Coroutine[Any, Any, CorpusReport]], label: str
+) -> CorpusReport:
+    """Run ``job``, with a progress bar on stderr when it is a terminal and the run is long."""
+    bar: AbstractContextManager[Progress | None] = (
+        Progress(
+            f"[bold]{label}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            transient=True,
+        )
+        if sys.stderr.isatty()
+        else nullcontext()
+    )
+    with bar as progress:
+        task = progress.add_task(label, total=None, visible=False) if progress else None
+
+        def advance(done: int, total: int) -> None:
+            if progress is not None and task is not None and total >= PROGRESS_MIN_FILES:
+                progress.update(task, completed=done, total=total, visible=True)
+
+        return asyncio.run(job(advance if progress else None))
+
+
+def _report(report: CorpusReport, as_json: bool, verb: str) -> int:
+    if as_json:
+        print(json.dumps(report.as_json(), indent=2, ensure_ascii=False))
+    else:
+        for rejection in report.rejected:
+            print(f"rejected {rejection.path}: {rejection.reason}")
+        counts = [f"{report.ingested} {verb}"]
+        if verb == "ingested":
+            counts += [f"{report.unchanged} unchanged", f"{report.withdrawn} withdrawn"]
+        counts.append(f"{len(report.rejected)} rejected")
+        print(f"{report.root}: {', '.join(counts)} in {report.seconds:.2f} s")
+    return EXIT_REJECTED if report.rejected else EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

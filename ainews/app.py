@@ -1,0 +1,189 @@
+"""The bot: one ``commands.Bot`` subclass holding the store, the settings and the clock.
+
+Start-up follows discord.py's ``advanced_startup`` example: the database is opened by the caller
+(``run_bot``) and handed in; ``setup_hook`` loads the feature extensions, registers the persistent
+buttons and syncs the slash commands, but only when their definitions changed since the last sync.
+The bot asks for no privileged intents (only ``guilds``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import signal
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import discord
+from discord.ext import commands
+
+from ainews.cards import NO_MENTIONS
+from ainews.delivery import DigestDeliverer
+from ainews.discord_endpoints import point_discord_at
+from ainews.ingest import CorpusReport
+from ainews.pacing import Pacer
+from ainews.settings import Settings
+from ainews.store.articles import ArticleRepository
+from ainews.store.bot_state import BotState
+from ainews.store.catalog import NewsCatalog
+from ainews.store.database import Database
+from ainews.store.ledger import Ledger
+from ainews.tree import NewsCommandTree
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS = (
+    "ainews.cogs.corpus_watch",
+    "ainews.cogs.news",
+    "ainews.cogs.digests",
+    "ainews.cogs.status",
+)
+COMMAND_SYNC_KEY = "command_sync"
+SHUTDOWN_GRACE_SECONDS = 10
+DEFER_AFTER_SECONDS = 1.5
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class NewsBot(commands.Bot):
+    def __init__(
+        self, *, settings: Settings, database: Database, clock: Clock = utc_now, **options: Any
+    ) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=discord.Intents(guilds=True),
+            tree_cls=NewsCommandTree,
+            allowed_mentions=NO_MENTIONS,
+            help_command=None,
+            **options,
+        )
+        self.settings = settings
+        self.database = database
+        self.clock = clock
+        self.articles = ArticleRepository(database)
+        self.catalog = NewsCatalog(database)
+        self.ledger = Ledger(database)
+        self.state = BotState(database)
+        self.pacer = Pacer()
+        self.deliverer = DigestDeliverer(self)
+        #: Set once the first corpus scan has finished; commands work on what is indexed so far.
+        self.corpus_ready = asyncio.Event()
+        self.last_rescan: CorpusReport | None = None
+        self.last_rescan_at: datetime | None = None
+        #: A command not answered within this many seconds is deferred (Discord allows 3).
+        self.defer_after = DEFER_AFTER_SECONDS
+        self._posting_locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    def posting_lock(self, channel_id: int) -> asyncio.Lock:
+        """Held from choosing what to post in a channel until it is recorded in the ledger, so
+        two commands (or a command and a digest) at once cannot post the same story twice."""
+        return self._posting_locks[channel_id]
+
+    async def setup_hook(self) -> None:
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
+        await self.sync_commands_if_changed()
+
+    async def sync_commands_if_changed(self) -> bool:
+        """Sync to COMMAND_GUILD_IDS (or globally) if the commands changed since the last sync."""
+        guilds = [discord.Object(id=guild_id) for guild_id in self.settings.command_guild_ids]
+        for guild in guilds:
+            self.tree.copy_global_to(guild=guild)
+        definitions = [command.to_dict(self.tree) for command in self.tree.get_commands()]
+        fingerprint = hashlib.sha256(
+            json.dumps(
+                [self.application_id, [g.id for g in guilds], definitions], sort_keys=True
+            ).encode()
+        ).hexdigest()
+        if await self.state.get(COMMAND_SYNC_KEY) == fingerprint:
+            log.info("slash commands unchanged since the last sync; not syncing")
+            return False
+        targets: list[discord.Object | None] = [*guilds] or [None]
+        failures = 0
+        for target in targets:
+            where = f"server {target.id}" if target else "all servers"
+            try:
+                synced = await self.tree.sync(guild=target)
+            except discord.Forbidden:
+                failures += 1
+                log.error(
+                    "cannot register slash commands in %s: the bot is not in it, or was invited "
+                    "without the applications.commands scope (check COMMAND_GUILD_IDS)",
+                    where,
+                )
+                continue
+            log.info("synced %d slash commands to %s", len(synced), where)
+        if not failures:
+            await self.state.set(COMMAND_SYNC_KEY, fingerprint)
+        return True
+
+    async def shutdown(self) -> None:
+        """Stop cleanly: no new deliveries, those under way get a grace period, then close.
+
+        A delivery still unfinished after the grace period is left pending; the exactly-once
+        recovery resolves it at the next start. A command that posted gets the same grace to
+        record it in the ledger before the caller closes the database."""
+        log.info("shutting down: no new deliveries; waiting for those under way")
+        self.deliverer.stop_accepting()
+        deadline = asyncio.get_running_loop().time() + SHUTDOWN_GRACE_SECONDS
+        if not await self.deliverer.wait_idle(SHUTDOWN_GRACE_SECONDS):
+            log.warning(
+                "deliveries still under way after %d s; recovery will resolve them",
+                SHUTDOWN_GRACE_SECONDS,
+            )
+        await self._postings_finished(deadline)
+        await self.close()
+        await self._postings_finished(deadline)
+
+    async def _postings_finished(self, deadline: float) -> None:
+        """Wait (until ``deadline``, loop time) for every posting lock held now to be released."""
+        try:
+            async with asyncio.timeout_at(deadline):
+                for lock in list(self._posting_locks.values()):
+                    if lock.locked():
+                        async with lock:
+                            pass
+        except TimeoutError:
+            log.warning("a command was still posting at shutdown; it may not be recorded")
+
+
+async def run_bot(settings: Settings) -> None:
+    """Run the bot until it is closed or gets SIGTERM/SIGINT: the database opened first and
+    closed last."""
+    token = settings.require_token()
+    point_discord_at(settings.discord_api_base, settings.discord_gateway_url)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        async with (
+            await Database.open(settings.database_path) as database,
+            NewsBot(settings=settings, database=database) as bot,
+        ):
+            running = asyncio.create_task(bot.start(token), name="ainews-bot")
+            stopping = asyncio.create_task(stop.wait(), name="ainews-stop-signal")
+            await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            if stopping.done():
+                if not bot.is_ready():
+                    # Stopped while starting (login, command sync, connecting): end the start
+                    # there, rather than let it fail on the connection shutdown closes.
+                    running.cancel()
+                await bot.shutdown()
+            else:
+                stopping.cancel()
+            await asyncio.wait({running})
+            if not running.cancelled():
+                running.result()
+    finally:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+    log.info("stopped")

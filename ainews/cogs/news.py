@@ -1,0 +1,299 @@
+"""Members' commands: /news, /latest, /topics, /search, and the persistent "More" button.
+
+Public answers are recorded in the ledger once Discord has accepted each message, so a story is
+not shown twice in a channel. ``private:True`` answers only the member and records nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import zlib
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from ainews.cards import NO_MENTIONS, article_embed, pack_embeds
+from ainews.store.catalog import StoredArticle, TopicStats, search_expression
+from ainews.store.ledger import PostedArticle
+from ainews.topic_matching import suggest_topics
+from ainews.tree import (
+    UNEXPECTED_ERROR_REPLY,
+    UserFacingError,
+    deferred_if_slow,
+    reply_privately,
+    send_answer,
+)
+
+if TYPE_CHECKING:
+    from ainews.app import NewsBot
+
+log = logging.getLogger(__name__)
+
+Interaction = discord.Interaction["NewsBot"]
+Count = app_commands.Range[int, 1, 10]
+DEFAULT_COUNT = 5
+TOPICS_PER_PAGE = 20
+ALL_TOPICS = "*"
+
+
+class NewsCommands(commands.Cog):
+    def __init__(self, bot: NewsBot) -> None:
+        self.bot = bot
+
+    @app_commands.command(
+        name="news", description="The newest AI news on a topic, not yet posted here"
+    )
+    @app_commands.describe(
+        topic="A topic, e.g. AI Hardware (start typing for suggestions)",
+        count="How many articles (1-10, default 5)",
+        include_seen="Also show articles already posted in this channel",
+        private="Show the articles only to you (nothing is recorded)",
+    )
+    async def news(
+        self,
+        interaction: Interaction,
+        topic: str,
+        count: Count = DEFAULT_COUNT,
+        include_seen: bool = False,
+        private: bool = False,
+    ) -> None:
+        found = await self.known_topic(topic)
+        await self.show_newest(
+            interaction, found, count, include_seen=include_seen, private=private
+        )
+
+    @news.autocomplete("topic")
+    async def topic_autocomplete(
+        self, interaction: Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return await topic_choices(self.bot, current)
+
+    @app_commands.command(name="latest", description="The newest AI news on every topic")
+    @app_commands.describe(
+        count="How many articles (1-10, default 5)",
+        include_seen="Also show articles already posted in this channel",
+        private="Show the articles only to you (nothing is recorded)",
+    )
+    async def latest(
+        self,
+        interaction: Interaction,
+        count: Count = DEFAULT_COUNT,
+        include_seen: bool = False,
+        private: bool = False,
+    ) -> None:
+        await self.show_newest(interaction, None, count, include_seen=include_seen, private=private)
+
+    @app_commands.command(name="topics", description="Every topic, with its article count")
+    async def topics(self, interaction: Interaction) -> None:
+        topics = await self.bot.catalog.topics()
+        if not topics:
+            raise UserFacingError("The news index is empty: no articles have been loaded yet.")
+        pages = [topics[i : i + TOPICS_PER_PAGE] for i in range(0, len(topics), TOPICS_PER_PAGE)]
+        embeds = [topics_embed(page, number, len(pages)) for number, page in enumerate(pages, 1)]
+        for index, message in enumerate(pack_embeds(embeds)):
+            if index == 0:
+                await interaction.response.send_message(embeds=message, ephemeral=True)
+            else:
+                await interaction.followup.send(embeds=message, ephemeral=True)
+
+    @app_commands.command(name="search", description="Search the AI news by words")
+    @app_commands.describe(
+        query="Words to look for in titles, excerpts, providers and topics",
+        count="How many articles (1-10, default 5)",
+        private="Show the articles only to you (nothing is recorded)",
+    )
+    async def search(
+        self,
+        interaction: Interaction,
+        query: app_commands.Range[str, 1, 300],
+        count: Count = DEFAULT_COUNT,
+        private: bool = False,
+    ) -> None:
+        if search_expression(query) is None:
+            raise UserFacingError("Type a word or two to search for, such as `robot laundry`.")
+        assert interaction.channel_id is not None
+        async with (
+            deferred_if_slow(interaction, ephemeral=private),
+            self.bot.posting_lock(interaction.channel_id),
+        ):
+            found = await self.bot.catalog.search(query, limit=count)
+            if not found:
+                shown = discord.utils.escape_markdown(query.strip()[:100])
+                raise UserFacingError(f"No articles match “{shown}”. Try fewer or other words.")
+            await post_articles(interaction, found, private=private, more=None)
+
+    async def known_topic(self, typed: str) -> TopicStats:
+        found = await self.bot.catalog.topic(typed)
+        if found is not None:
+            return found
+        close = suggest_topics(await self.bot.catalog.topics(), typed, 5)
+        hint = f" Did you mean: {', '.join(t.name for t in close)}?" if close else ""
+        shown = discord.utils.escape_markdown(typed.strip()[:100])
+        raise UserFacingError(f"There is no topic “{shown}”.{hint} /topics lists them all.")
+
+    async def show_newest(
+        self,
+        interaction: Interaction,
+        topic: TopicStats | None,
+        count: int,
+        *,
+        include_seen: bool,
+        private: bool,
+    ) -> None:
+        assert interaction.channel_id is not None
+        async with (
+            deferred_if_slow(interaction, ephemeral=private),
+            self.bot.posting_lock(interaction.channel_id),
+        ):
+            found = await self.bot.catalog.newest(
+                topic=topic,
+                channel_id=None if include_seen else interaction.channel_id,
+                limit=count,
+            )
+            if not found:
+                raise UserFacingError(await self.caught_up_message(interaction, topic))
+            more = None if private else MoreNewsButton.for_topic(topic, count)
+            await post_articles(interaction, found, private=private, more=more)
+
+    async def caught_up_message(self, interaction: Interaction, topic: TopicStats | None) -> str:
+        assert interaction.channel_id is not None
+        seen = await self.bot.ledger.posted_count(
+            interaction.channel_id, topic.key if topic else None
+        )
+        subject = f"on {topic.name}" if topic else ""
+        command = f"/news topic:{topic.name}" if topic else "/latest"
+        if not seen:
+            return f"There are no articles {subject or 'yet'}."
+        return (
+            f"You're caught up {subject or 'on everything'}: {seen} article"
+            f"{'s were' if seen != 1 else ' was'} already posted in this channel. "
+            f"Use `{command} include_seen:True` to see them again."
+        )
+
+
+class MoreNewsButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"news:more:(?P<count>\d+):(?P<topic>.+)",
+):
+    """Posts the next page of unseen articles. Its custom id carries the topic and page size,
+    so buttons posted before a restart keep working (registered in ``setup_hook``)."""
+
+    def __init__(self, topic_token: str, count: int) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="More",
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"news:more:{count}:{topic_token}",
+            )
+        )
+        self.topic_token = topic_token
+        self.count = count
+
+    @classmethod
+    def for_topic(cls, topic: TopicStats | None, count: int) -> MoreNewsButton:
+        return cls(topic_token(topic), count)
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> MoreNewsButton:
+        return cls(match["topic"], int(match["count"]))
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        # discord.py only logs what a button's callback raises (the command tree's on_error is for
+        # commands), which would leave the member with "This interaction failed": answer here.
+        try:
+            cog = interaction.client.get_cog("NewsCommands")
+            assert isinstance(cog, NewsCommands)
+            topic = await topic_from_token(cog, self.topic_token)
+            count = max(1, min(self.count, 10))
+            await cog.show_newest(interaction, topic, count, include_seen=False, private=False)
+        except UserFacingError as error:
+            await reply_privately(interaction, str(error))
+        except Exception:
+            log.exception("the More button %s failed", self.custom_id)
+            await reply_privately(interaction, UNEXPECTED_ERROR_REPLY)
+
+
+async def topic_choices(bot: NewsBot, typed: str) -> list[app_commands.Choice[str]]:
+    """Autocomplete for a topic option: at most 25, busiest first, with article counts."""
+    topics = suggest_topics(await bot.catalog.topics(), typed)
+    return [
+        app_commands.Choice(name=f"{t.name} ({t.article_count})"[:100], value=t.name[:100])
+        for t in topics
+    ]
+
+
+def topic_token(topic: TopicStats | None) -> str:
+    """The topic as it goes into a custom id (at most 100 characters in all): its key, or a
+    checksum of a very long key."""
+    if topic is None:
+        return ALL_TOPICS
+    if len(topic.key) <= 80:
+        return topic.key
+    return f"#{zlib.crc32(topic.key.encode()):08x}"
+
+
+async def topic_from_token(cog: NewsCommands, token: str) -> TopicStats | None:
+    if token == ALL_TOPICS:
+        return None
+    for topic in await cog.bot.catalog.topics():
+        if topic_token(topic) == token:
+            return topic
+    raise UserFacingError("That topic has no articles any more. /topics lists the current ones.")
+
+
+async def post_articles(
+    interaction: Interaction,
+    found: Sequence[StoredArticle],
+    *,
+    private: bool,
+    more: MoreNewsButton | None,
+) -> None:
+    """Send the cards (several messages if Discord's limits ask for it) and record public ones."""
+    bot = interaction.client
+    batches = pack_embeds([article_embed(item.article) for item in found])
+    start = 0
+    for index, embeds in enumerate(batches):
+        shown = found[start : start + len(embeds)]
+        start += len(embeds)
+        view = discord.ui.View(timeout=None) if more and index == len(batches) - 1 else None
+        if view is not None and more is not None:
+            view.add_item(more)
+        send: dict[str, Any] = {
+            "embeds": embeds,
+            "ephemeral": private,
+            "allowed_mentions": NO_MENTIONS,
+        }
+        if view is not None:
+            send["view"] = view
+        message_id = await send_answer(interaction, **send)
+        if not private and message_id is not None and interaction.channel_id is not None:
+            await bot.ledger.record_posted(
+                guild_id=interaction.guild_id,
+                channel_id=interaction.channel_id,
+                message_id=message_id,
+                articles=[PostedArticle(i.article.id, i.story_id) for i in shown],
+                source="command",
+                posted_at=bot.clock(),
+            )
+
+
+def topics_embed(topics: Sequence[TopicStats], page: int, pages: int) -> discord.Embed:
+    lines = [
+        f"**{discord.utils.escape_markdown(t.name)}** — {t.article_count} article"
+        f"{'s' if t.article_count != 1 else ''}"
+        + (f", newest {discord.utils.format_dt(t.newest, 'D')}" if t.newest else "")
+        for t in topics
+    ]
+    title = "Topics" if pages == 1 else f"Topics ({page}/{pages})"
+    return discord.Embed(title=title, description="\n".join(lines))
+
+
+async def setup(bot: NewsBot) -> None:
+    bot.add_dynamic_items(MoreNewsButton)
+    await bot.add_cog(NewsCommands(bot))

@@ -1,0 +1,350 @@
+"""The article model: one curator file's front matter, validated and typed.
+
+Validation is strict and explains itself: a file either becomes an :class:`Article` or raises
+:class:`ArticleError` with a one-line reason naming the field. Unknown fields are ignored.
+``published: false`` is a site-rendering flag of this format, not an editorial one, and is ignored.
+Over-long text is kept, but bounded (see the ``MAX_*`` limits) at a word boundary with an ellipsis.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from typing import Any, NamedTuple
+
+import orjson
+
+from ainews.corpus.urls import article_id_for, is_web_url
+from ainews.text import trim_to_words
+
+MAX_TITLE_CHARS = 300
+MAX_EXCERPT_CHARS = 4_000
+MAX_NAME_CHARS = 256
+MAX_TOPIC_CHARS = 100
+MAX_TOPICS = 25
+MAX_IMAGES = 10
+MAX_RELATED = 20
+
+
+class ArticleError(ValueError):
+    """Why a file is not a valid article, in one line (shown to curators as-is)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Image:
+    url: str
+    width: int | None = None
+    height: int | None = None
+    title: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Provider:
+    name: str
+    domain: str | None = None
+    images: tuple[Image, ...] = ()
+
+    @property
+    def icon_url(self) -> str | None:
+        return self.images[0].url if self.images else None
+
+
+def _present(*urls: str | None) -> tuple[str, ...]:
+    return tuple(url for url in urls if url)
+
+
+@dataclass(frozen=True, slots=True)
+class RelatedCoverage:
+    """Another source's coverage of the same story, as listed under ``related``."""
+
+    title: str
+    url: str
+    excerpt: str = ""
+    published_at: datetime | None = None
+    amp_url: str | None = None
+    cdn_amp_url: str | None = None
+    provider: Provider | None = None
+    images: tuple[Image, ...] = ()
+    quality: int | None = None
+
+    @property
+    def urls(self) -> tuple[str, ...]:
+        """Every URL this coverage is known by, the AMP aliases included."""
+        return _present(self.url, self.amp_url, self.cdn_amp_url)
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    id: str
+    title: str
+    url: str
+    excerpt: str = ""
+    published_at: datetime | None = None
+    amp_url: str | None = None
+    cdn_amp_url: str | None = None
+    type: str | None = None
+    quality: int | None = None
+    heat: int | None = None
+    provider: Provider | None = None
+    topics: tuple[str, ...] = ()
+    images: tuple[Image, ...] = ()
+    related: tuple[RelatedCoverage, ...] = ()
+
+    @property
+    def urls(self) -> tuple[str, ...]:
+        """The webUrl and its AMP aliases: every URL that names this article."""
+        return _present(self.url, self.amp_url, self.cdn_amp_url)
+
+
+def article_from_front_matter(front_matter: object) -> Article:
+    """Validate parsed front matter into an :class:`Article`, or raise :class:`ArticleError`."""
+    fields = _mapping(front_matter, "front matter")
+    get = fields.get
+    url = _url(get("webUrl"), "", "webUrl", required=True)
+    assert url is not None
+    # Fields are checked in this order, which decides which problem a bad file reports.
+    return Article(
+        id=article_id_for(url),
+        title=_text(get("title"), "", "title", MAX_TITLE_CHARS, required=True),
+        url=url,
+        excerpt=_text(get("excerpt"), "", "excerpt", MAX_EXCERPT_CHARS),
+        published_at=_datetime(get("publishedDateTime"), "", "publishedDateTime"),
+        amp_url=_url(get("ampWebUrl"), "", "ampWebUrl"),
+        cdn_amp_url=_url(get("cdnAmpWebUrl"), "", "cdnAmpWebUrl"),
+        type=_text(get("type"), "", "type", MAX_NAME_CHARS) or None,
+        quality=_integer(get("quality"), "", "quality"),
+        heat=_integer(get("heat"), "", "heat"),
+        provider=_provider(get("provider"), "provider"),
+        topics=_topics(get("topics")),
+        images=_images(get("images"), "images"),
+        related=tuple(
+            _related(item, f"related[{index}]")
+            for index, item in enumerate(_list(get("related"), "related")[:MAX_RELATED])
+        ),
+    )
+
+
+# The checks below run for every field of every file, so they take the common case first and
+# build the field's name for a message (``where`` + ``.`` + ``name``) only when there is one.
+
+
+def _field(where: str, name: str) -> str:
+    return f"{where}.{name}" if where else name
+
+
+def _type_name(value: object) -> str:
+    return {dict: "a mapping", list: "a list", str: "text", bool: "true/false"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def _mapping(value: object, where: str) -> Mapping[Any, Any]:
+    if not isinstance(value, dict):
+        raise ArticleError(f"{where}: expected a mapping of fields, got {_type_name(value)}")
+    return value
+
+
+def _list(value: object, where: str) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ArticleError(f"{where}: expected a list, got {_type_name(value)}")
+    return value
+
+
+def _text(value: object, where: str, name: str, limit: int, *, required: bool = False) -> str:
+    if isinstance(value, str) and value:
+        # White space collapsed to single spaces. Text is usually so already: str.isprintable
+        # is false for every white space character but the space, so this checks it in a scan.
+        if value.isprintable() and "  " not in value and value[0] != " " != value[-1]:
+            text = value
+        else:
+            text = " ".join(value.split())
+        if text:
+            return text if len(text) <= limit else trim_to_words(text, limit)
+    elif value is not None and value != "":
+        raise ArticleError(f"{_field(where, name)}: expected text, got {_type_name(value)}")
+    if required:  # None, "" or only white space
+        raise ArticleError(f"{_field(where, name)}: required")
+    return ""
+
+
+def _url(value: object, where: str, name: str, *, required: bool = False) -> str | None:
+    if isinstance(value, str) and value:
+        url = value.strip()
+        if not is_web_url(url):
+            raise ArticleError(f"{_field(where, name)}: not an absolute http(s) URL: {url[:80]!r}")
+        return url
+    if value is not None and value != "":
+        raise ArticleError(f"{_field(where, name)}: expected a URL, got {_type_name(value)}")
+    if required:
+        raise ArticleError(f"{_field(where, name)}: required")
+    return None
+
+
+def _integer(value: object, where: str, name: str) -> int | None:
+    if type(value) is int or value is None:
+        return value
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ArticleError(
+            f"{_field(where, name)}: expected a whole number, got {_type_name(value)}"
+        )
+    return value
+
+
+def _datetime(value: object, where: str, name: str) -> datetime | None:
+    """Timezone-aware UTC. A value without a zone is taken as UTC, as YAML's timestamp type says."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date):
+        moment = datetime.combine(value, time())
+    elif isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise ArticleError(
+                f"{_field(where, name)}: not an ISO 8601 date and time: {value[:40]!r}"
+            ) from None
+    else:
+        raise ArticleError(
+            f"{_field(where, name)}: expected a date and time, got {_type_name(value)}"
+        )
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise ArticleError(
+            f"{_field(where, name)}: out of range in UTC: {moment.isoformat()}"
+        ) from None
+
+
+def _topics(value: object) -> tuple[str, ...]:
+    topics: dict[str, str] = {}
+    for index, item in enumerate(_list(value, "topics")):
+        name = _text(item, "", f"topics[{index}]", MAX_TOPIC_CHARS)
+        if name:
+            topics.setdefault(name.casefold(), name)
+    return tuple(topics.values())[:MAX_TOPICS]
+
+
+def _images(value: object, where: str) -> tuple[Image, ...]:
+    if value is None:
+        return ()
+    images = []
+    for index, item in enumerate(_list(value, where)[:MAX_IMAGES]):
+        place = f"{where}[{index}]"
+        get = _mapping(item, place).get
+        url = _url(get("url"), place, "url", required=True)
+        assert url is not None
+        images.append(
+            Image(
+                url=url,
+                width=_integer(get("width"), place, "width"),
+                height=_integer(get("height"), place, "height"),
+                title=_text(get("title"), place, "title", MAX_TITLE_CHARS) or None,
+            )
+        )
+    return tuple(images)
+
+
+def _provider(value: object, where: str) -> Provider | None:
+    if value is None:
+        return None
+    get = _mapping(value, where).get
+    name = _text(get("name"), where, "name", MAX_NAME_CHARS, required=True)
+    return Provider(
+        name=name,
+        domain=_text(get("domain"), where, "domain", MAX_NAME_CHARS) or None,
+        images=_images(get("images"), f"{where}.images"),
+    )
+
+
+def _related(value: object, where: str) -> RelatedCoverage:
+    get = _mapping(value, where).get
+    url = _url(get("webUrl"), where, "webUrl", required=True)
+    assert url is not None
+    return RelatedCoverage(
+        title=_text(get("title"), where, "title", MAX_TITLE_CHARS, required=True),
+        url=url,
+        excerpt=_text(get("excerpt"), where, "excerpt", MAX_EXCERPT_CHARS),
+        published_at=_datetime(get("publishedDateTime"), where, "publishedDateTime"),
+        amp_url=_url(get("ampWebUrl"), where, "ampWebUrl"),
+        cdn_amp_url=_url(get("cdnAmpWebUrl"), where, "cdnAmpWebUrl"),
+        provider=_provider(get("provider"), f"{where}.provider"),
+        images=_images(get("images"), f"{where}.images"),
+        quality=_integer(get("quality"), where, "quality"),
+    )
+
+
+def article_to_json(article: Article) -> bytes:
+    """The article as compact JSON in UTF-8, for the store (inverse: :func:`article_from_json`).
+
+    Bytes, not text: the store binds them as text as they are, and they cross from a parsing
+    worker to the saving process as they are (a str of non-ASCII text is decoded from UTF-8,
+    then encoded to UTF-8 twice more on its way: 6 us of a file's 200)."""
+    return orjson.dumps(article)
+
+
+class IndexedFields(NamedTuple):
+    """What the store indexes an article by, as read back from its JSON."""
+
+    urls: tuple[str, ...]  #: :attr:`Article.urls`
+    related_urls: tuple[str, ...]  #: the :attr:`RelatedCoverage.urls` of every related item
+    topics: list[str]
+
+
+def indexed_fields_from_json(text: str | bytes) -> IndexedFields:
+    """:class:`IndexedFields` of an article's JSON, without building the article (a sixth of
+    the time: the store reads them to update what it indexes an article by)."""
+    fields = orjson.loads(text)
+    return IndexedFields(
+        urls=_present_json(fields),
+        related_urls=tuple(url for item in fields["related"] for url in _present_json(item)),
+        topics=fields["topics"],
+    )
+
+
+def _present_json(fields: dict[str, Any]) -> tuple[str, ...]:
+    return _present(fields["url"], fields["amp_url"], fields["cdn_amp_url"])
+
+
+def article_from_json(text: str | bytes) -> Article:
+    fields = orjson.loads(text)
+    return Article(
+        **{
+            **fields,
+            "published_at": _from_iso(fields["published_at"]),
+            "provider": _provider_from_json(fields["provider"]),
+            "topics": tuple(fields["topics"]),
+            "images": _images_from_json(fields["images"]),
+            "related": tuple(
+                RelatedCoverage(
+                    **{
+                        **item,
+                        "published_at": _from_iso(item["published_at"]),
+                        "provider": _provider_from_json(item["provider"]),
+                        "images": _images_from_json(item["images"]),
+                    }
+                )
+                for item in fields["related"]
+            ),
+        }
+    )
+
+
+def _from_iso(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _images_from_json(items: list[dict[str, Any]]) -> tuple[Image, ...]:
+    return tuple(Image(**item) for item in items)
+
+
+def _provider_from_json(fields: dict[str, Any] | None) -> Provider | None:
+    if fields is None:
+        return None
+    return Provider(**{**fields, "images": _images_from_json(fields["images"])})

@@ -1,0 +1,307 @@
+"""Delivering digests to Discord exactly once, even across crashes and Discord errors.
+
+For each delivery the plan (messages and their articles) is recorded as *pending* before anything
+is sent, in the same transaction that moves the schedule on; each message Discord accepts is
+recorded with its articles in the ledger. Every message carries the delivery's marker. A pending
+delivery found later (after a crash, a timeout or a 5xx, when a message may or may not have
+reached the channel) is resolved by reading the channel's recent messages for the bot's own
+markers before anything is sent again. So a kill -9 at any moment neither repeats nor loses an
+article.
+
+Failures: a 403 or 404 marks the digest *failing* with the reason and tells an admin once; it is
+not retried before the next scheduled run. A 5xx, a timeout or a dropped connection is retried
+with backoff (the pending delivery is resolved again each time).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+import aiohttp
+import discord
+
+from ainews.cards import NO_MENTIONS
+from ainews.digest import DigestPart, compose_digest, find_marker, with_marker
+from ainews.schedule import next_run_after
+from ainews.store.digests import Digest, DigestRepository, PendingDelivery
+
+if TYPE_CHECKING:
+    from ainews.app import NewsBot
+
+log = logging.getLogger(__name__)
+
+#: How far back in a channel to look for the bot's own digest messages when resolving.
+#: (One request's worth; a channel busier than that between a crash and the restart could hide
+#: a marker.)
+HISTORY_LOOKBACK = 100
+RETRY_DELAYS = (
+    timedelta(minutes=1),
+    timedelta(minutes=2),
+    timedelta(minutes=5),
+    timedelta(minutes=15),
+    timedelta(minutes=30),
+)
+#: Deliveries in flight at once; the pacer, not this, sets the pace.
+CONCURRENT_DELIVERIES = 32
+
+
+class Outcome(enum.Enum):
+    SENT = "sent"
+    NOTHING_NEW = "nothing new"
+    FAILED = "failed"
+    RETRYING = "retrying"
+    SHUTTING_DOWN = "not started: the bot is shutting down"
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryResult:
+    channel_id: int
+    outcome: Outcome
+    articles: int = 0
+    reason: str | None = None
+
+
+class DigestDeliverer:
+    """Composes and delivers digests for a bot; one per bot (it owns the pacer's budget)."""
+
+    def __init__(self, bot: NewsBot) -> None:
+        self.bot = bot
+        self.digests = DigestRepository(bot.database)
+        self._in_flight = asyncio.Semaphore(CONCURRENT_DELIVERIES)
+        self._stopping = False
+        self._active = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def stop_accepting(self) -> None:
+        """From now on no delivery starts (shutdown); those under way may finish."""
+        self._stopping = True
+
+    async def wait_idle(self, grace_seconds: float) -> bool:
+        """Wait until no delivery is under way; False if some still were after the grace."""
+        try:
+            await asyncio.wait_for(self._idle.wait(), grace_seconds)
+        except TimeoutError:
+            return False
+        return True
+
+    async def run_due(self) -> list[DeliveryResult]:
+        """One scheduler pass: retry pending deliveries that are due, then deliver due digests."""
+        if self._stopping:
+            return []
+        now = self.bot.clock()
+        pending = await self.digests.pending_deliveries(retry_due_by=now)
+        due = await self.digests.due(now, limit=10_000)
+        jobs = [self._resume(p) for p in pending if p.channel_id not in {d.channel_id for d in due}]
+        jobs += [self.deliver(digest, scheduled=True) for digest in due]
+        return list(await asyncio.gather(*jobs)) if jobs else []
+
+    async def deliver(
+        self, digest: Digest, *, scheduled: bool, limit: int | None = None
+    ) -> DeliveryResult:
+        """Deliver what is new for ``digest`` now (``limit`` overrides its max_items)."""
+        if self._stopping:
+            return DeliveryResult(digest.channel_id, Outcome.SHUTTING_DOWN)
+        async with self._slot(digest.channel_id):
+            for pending in await self.digests.pending_deliveries(digest.channel_id):
+                result = await self._send(pending, check_channel=True)
+                if result.outcome is not Outcome.SENT:
+                    if scheduled:  # this run's one attempt is spent: the schedule moves on
+                        await self.digests.set_next_run(
+                            digest.channel_id, next_run_after(digest.schedule, self.bot.clock())
+                        )
+                    return result
+            now = self.bot.clock()
+            parts = await self.compose(digest, limit)
+            next_run = next_run_after(digest.schedule, now) if scheduled else None
+            if not parts:
+                if next_run is not None:
+                    await self.digests.set_next_run(digest.channel_id, next_run)
+                return DeliveryResult(digest.channel_id, Outcome.NOTHING_NEW)
+            marker = secrets.token_hex(6)
+            delivery_id = await self.digests.start_delivery(
+                channel_id=digest.channel_id,
+                guild_id=digest.guild_id,
+                marker=marker,
+                parts=parts,
+                now=now,
+                next_run_at=next_run,
+            )
+            pending = PendingDelivery(
+                delivery_id,
+                digest.channel_id,
+                digest.guild_id,
+                marker,
+                0,
+                tuple(parts),
+                frozenset(),
+            )
+            return await self._send(pending, check_channel=False)
+
+    async def compose(self, digest: Digest, limit: int | None = None) -> list[DigestPart]:
+        """The messages the digest would post now (nothing is recorded)."""
+        topics = [t for t in await self.bot.catalog.topics() if t.key in digest.topic_keys]
+        size = sum(t.article_count for t in topics)
+        wanted = digest if limit is None else replace(digest, max_items=limit)
+        chosen = await self.digests.unposted_articles(wanted, size)
+        overflow = {}
+        chosen_stories = [item.story_id for item in chosen]
+        for topic in topics:
+            overflow[topic.name] = await self.digests.unposted_count(
+                digest.channel_id, topic.key, excluding_stories=chosen_stories
+            )
+        local_now = self.bot.clock().astimezone(digest.schedule.zone)
+        return compose_digest(
+            chosen, overflow, topic_names=[t.name for t in topics], local_now=local_now
+        )
+
+    async def _resume(self, pending: PendingDelivery) -> DeliveryResult:
+        if self._stopping:
+            return DeliveryResult(pending.channel_id, Outcome.SHUTTING_DOWN)
+        async with self._slot(pending.channel_id):
+            # Listed before waiting for the channel: another delivery (/digest now) may have
+            # resolved it meanwhile, so take it as it is now, if it is still pending.
+            current = await self.digests.pending_deliveries(pending.channel_id)
+            still = next((p for p in current if p.id == pending.id), None)
+            if still is None:
+                return DeliveryResult(pending.channel_id, Outcome.NOTHING_NEW)
+            return await self._send(still, check_channel=True)
+
+    @asynccontextmanager
+    async def _slot(self, channel_id: int) -> AsyncIterator[None]:
+        """One delivery under way: bounded in number, one per channel, counted for shutdown."""
+        async with self._in_flight, self.bot.posting_lock(channel_id):
+            self._active += 1
+            self._idle.clear()
+            try:
+                yield
+            finally:
+                self._active -= 1
+                if not self._active:
+                    self._idle.set()
+
+    async def _send(self, pending: PendingDelivery, *, check_channel: bool) -> DeliveryResult:
+        channel = self.bot.get_partial_messageable(pending.channel_id, guild_id=pending.guild_id)
+        sent = set(pending.sent_parts)
+        try:
+            if check_channel:
+                sent |= await self._recover_sent_parts(channel, pending, sent)
+            for number, part in enumerate(pending.parts):
+                if number in sent:
+                    continue
+                await self.bot.pacer.wait()
+                message = await channel.send(
+                    content=with_marker(part.text, pending.marker, number, len(pending.parts)),
+                    embeds=part.embeds(),
+                    allowed_mentions=NO_MENTIONS,
+                    # The same nonce for every try of this part: Discord then refuses to store
+                    # it twice within a few minutes, a second safeguard beside the marker.
+                    nonce=f"{pending.marker}-{number}",
+                )
+                await self.digests.record_part_sent(pending, number, message.id, self.bot.clock())
+                sent.add(number)
+        except (discord.Forbidden, discord.NotFound) as error:
+            return await self._failed(pending, _failure_reason(error))
+        except (discord.DiscordServerError, aiohttp.ClientError, TimeoutError) as error:
+            return await self._postpone(pending, f"Discord did not answer properly ({error})")
+        except discord.HTTPException as error:  # a 400, a 429 without Via: retrying won't help
+            return await self._failed(pending, _failure_reason(error))
+        now = self.bot.clock()
+        await self.digests.finish_delivery(pending.id, "sent", now, None)
+        await self.digests.mark_delivered(pending.channel_id, now)
+        count = sum(len(part.articles) for part in pending.parts)
+        log.info(
+            "digest delivered: channel %s, %d articles, %d messages: sent",
+            pending.channel_id,
+            count,
+            len(pending.parts),
+        )
+        return DeliveryResult(pending.channel_id, Outcome.SENT, count)
+
+    async def _recover_sent_parts(
+        self, channel: discord.PartialMessageable, pending: PendingDelivery, known: set[int]
+    ) -> set[int]:
+        """Parts of ``pending`` already in the channel (found by marker), now recorded."""
+        found: set[int] = set()
+        await self.bot.pacer.wait()
+        async for message in channel.history(limit=HISTORY_LOOKBACK):
+            if self.bot.user is None or message.author.id != self.bot.user.id:
+                continue
+            mark = find_marker(message.content)
+            if mark is None or mark[0] != pending.marker or mark[1] in known | found:
+                continue
+            await self.digests.record_part_sent(pending, mark[1], message.id, self.bot.clock())
+            found.add(mark[1])
+        if found:
+            log.info("delivery %s: found %d part(s) already posted", pending.id, len(found))
+        return found
+
+    async def _failed(self, pending: PendingDelivery, reason: str) -> DeliveryResult:
+        now = self.bot.clock()
+        await self.digests.finish_delivery(pending.id, "failed", now, reason)
+        await self.digests.mark_failing(pending.channel_id, reason)
+        log.warning("digest delivery failed: channel %s: %s", pending.channel_id, reason)
+        digest = await self.digests.get(pending.channel_id)
+        if digest is not None and not digest.failure_notified:
+            await self._tell_admins(digest, reason)
+        return DeliveryResult(pending.channel_id, Outcome.FAILED, reason=reason)
+
+    async def _postpone(self, pending: PendingDelivery, reason: str) -> DeliveryResult:
+        now = self.bot.clock()
+        if pending.attempts >= len(RETRY_DELAYS):
+            return await self._failed(
+                pending, f"gave up after {pending.attempts + 1} tries: {reason}"
+            )
+        retry_at = now + RETRY_DELAYS[pending.attempts]
+        await self.digests.postpone_delivery(pending.id, retry_at, reason)
+        log.warning(
+            "digest delivery to channel %s will be retried at %s: %s",
+            pending.channel_id,
+            retry_at.isoformat(),
+            reason,
+        )
+        return DeliveryResult(pending.channel_id, Outcome.RETRYING, reason=reason)
+
+    async def _tell_admins(self, digest: Digest, reason: str) -> None:
+        """Tell the server's admins once, where they last used /digest (or the system channel)."""
+        guild = self.bot.get_guild(digest.guild_id)
+        target_id = digest.notify_channel_id
+        if target_id is None or target_id == digest.channel_id:
+            target_id = guild.system_channel.id if guild and guild.system_channel else None
+        if target_id is None:
+            log.warning("no channel to tell the admins of %s about the failure", digest.guild_id)
+            return
+        text = (
+            f"⚠️ The AI news digest for <#{digest.channel_id}> could not be delivered: {reason}. "
+            "`/digest list` shows its status; it will try again at its next scheduled time."
+        )
+        try:
+            await self.bot.pacer.wait()
+            await self.bot.get_partial_messageable(target_id).send(
+                text, allowed_mentions=NO_MENTIONS
+            )
+        except discord.HTTPException as error:
+            log.warning("could not tell the admins of %s: %s", digest.guild_id, error)
+            return
+        await self.digests.mark_failure_notified(digest.channel_id)
+
+
+def _failure_reason(error: discord.HTTPException) -> str:
+    if error.code == 50001:
+        return "the bot cannot see that channel (it needs the View Channel permission)"
+    if error.code == 50013:
+        return (
+            "the bot is missing a permission there "
+            "(Send Messages, Embed Links or Read Message History)"
+        )
+    if isinstance(error, discord.NotFound):
+        return "the channel no longer exists"
+    return f"Discord refused the message ({error.status} {error.text or error.code})"

@@ -1,0 +1,368 @@
+"""Articles in the store: what ingest writes, and the queries the bot reads them with."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from operator import attrgetter, itemgetter
+from typing import Any, NamedTuple, cast
+
+from ainews.corpus.article import Article, article_to_json, indexed_fields_from_json
+from ainews.corpus.scan import KnownFile
+from ainews.corpus.urls import url_key
+from ainews.store.database import Database
+
+
+class ArticleRecord(NamedTuple):
+    """An article flattened for the store; built in the parsing workers, cheap to pickle."""
+
+    id: str
+    title: str
+    excerpt: str
+    provider_name: str
+    topics: tuple[str, ...]
+    published_at: int | None
+    url_keys: tuple[int, ...]
+    related_url_keys: tuple[int, ...]
+    data: bytes  #: the article as JSON (UTF-8), stored as text
+
+    @classmethod
+    def from_article(cls, article: Article) -> ArticleRecord:
+        return cls(
+            id=article.id,
+            title=article.title,
+            excerpt=article.excerpt,
+            provider_name=article.provider.name if article.provider else "",
+            topics=article.topics,
+            published_at=int(article.published_at.timestamp()) if article.published_at else None,
+            url_keys=tuple({url_key(u) for u in article.urls}),
+            related_url_keys=tuple({url_key(u) for item in article.related for u in item.urls}),
+            data=article_to_json(article),
+        )
+
+
+class FileOutcome(NamedTuple):
+    """One corpus file as ingest saw it: holding an article, or rejected with a reason (a tuple:
+    ingest makes one per file; parsing workers send it back as a plain tuple, see
+    ``ainews.ingest._parse_to_send``)."""
+
+    path: str
+    mtime_ns: int
+    size: int
+    record: ArticleRecord | None = None
+    error: str | None = None
+
+
+#: Saved articles at most for which regrouping reads only the stories around them; past this,
+#: reading every link (about 0.2 s for 100,000 articles) is cheaper.
+REGROUP_AROUND_AT_MOST = 2_000
+#: Queued for regrouping instead of article ids: every story (article ids are hex, and this sorts
+#: before them).
+_EVERY_STORY = "*"
+_OWNERS_OF = "SELECT url_key, article_id FROM article_urls WHERE url_key IN ({})"
+_LISTERS_OF = "SELECT url_key, article_id FROM article_related WHERE url_key IN ({})"
+
+
+class ArticleRepository:
+    """All SQL about articles and the files they come from."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    async def known_files(self, root: str) -> dict[str, KnownFile]:
+        """Files recorded under ``root`` (a folder's absolute path, or one file's)."""
+        prefix = root.rstrip("/") + "/"
+        # NOT INDEXED: a rescan reads (nearly) every row, and reading the table in its own order
+        # is twice as fast as walking the index by path and looking each row up from it.
+        async with self.database.connection.execute(
+            "SELECT path, mtime_ns, size, error FROM source_files NOT INDEXED"
+            " WHERE path = ? OR (path >= ? AND path < ?)",
+            (root, prefix, prefix[:-1] + "0"),
+        ) as cursor:
+            rows = cast("list[KnownFile]", await cursor.fetchall())  # tuples: no row factory
+        return {row[0]: row for row in rows}
+
+    async def save_files(self, outcomes: Sequence[FileOutcome]) -> None:
+        """Record parsed files and their articles in one transaction (all or nothing)."""
+        records = {o.record.id: o.record for o in outcomes if o.record is not None}
+        async with self.database.transaction() as db:
+            replaced = await self._article_ids_of([o.path for o in outcomes])
+            await db.executemany(
+                "INSERT INTO source_files (path, mtime_ns, size, article_id, error)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (path) DO UPDATE SET"
+                " mtime_ns = excluded.mtime_ns, size = excluded.size,"
+                " article_id = excluded.article_id, error = excluded.error",
+                sorted(  # in path order: the order of the index by path (a stable sort)
+                    (
+                        (o.path, o.mtime_ns, o.size, o.record.id if o.record else None, o.error)
+                        for o in outcomes
+                    ),
+                    key=itemgetter(0),
+                ),
+            )
+            if records:
+                await self._upsert_articles(records.values())
+            await self._refresh_active(replaced - records.keys())
+
+    async def forget_files(self, paths: Sequence[str]) -> int:
+        """Drop files that are gone; returns how many articles that withdrew from queries."""
+        if not paths:
+            return 0
+        async with self.database.transaction() as db:
+            affected = await self._article_ids_of(paths)
+            await db.executemany("DELETE FROM source_files WHERE path = ?", [(p,) for p in paths])
+            return await self._refresh_active(affected)
+
+    async def regroup_stories(self) -> None:
+        """Group each article with the corpus articles its related coverage names (one story).
+
+        A story is a connected group: an article is linked to the article owning a URL that its
+        related coverage lists. Its id is the smallest article id in it, so it is stable while
+        the group is. Withdrawn articles keep their place, so posting history still dedupes.
+        Only the stories around articles saved since the last regrouping are grouped again
+        (all of them after a large ingest, when reading every link is cheaper).
+        """
+        async with self.database.transaction() as db:
+            async with db.execute(
+                "SELECT article_id FROM stories_to_regroup LIMIT ?", (REGROUP_AROUND_AT_MOST + 1,)
+            ) as cursor:
+                saved = [article_id for (article_id,) in await cursor.fetchall()]
+            if not saved:
+                return
+            if len(saved) > REGROUP_AROUND_AT_MOST or saved[0] == _EVERY_STORY:
+                stories = await self._stories_of_all()
+            else:
+                stories = await self._stories_around(saved)
+            await db.executemany(
+                "UPDATE articles SET story_id = ? WHERE id = ? AND story_id <> ?",
+                sorted(  # in article order: the order of the index the rows are found by
+                    ((story, article, story) for article, story in stories.items()),
+                    key=itemgetter(1),
+                ),
+            )
+            await db.execute("DELETE FROM stories_to_regroup")
+
+    async def _stories_of_all(self) -> dict[str, str]:
+        """The story of every article whose story is not its own now or was not before."""
+        db = self.database.connection
+        async with db.execute(
+            "SELECT r.article_id, u.article_id FROM article_related AS r"
+            " JOIN article_urls AS u USING (url_key) WHERE u.article_id <> r.article_id"
+        ) as cursor:
+            stories = _connected_groups((a, b) for a, b in await cursor.fetchall())
+        async with db.execute("SELECT id FROM articles WHERE story_id <> id") as cursor:
+            for (article_id,) in await cursor.fetchall():
+                stories.setdefault(article_id, article_id)
+        return stories
+
+    async def _stories_around(self, saved: list[str]) -> dict[str, str]:
+        """The stories of the articles that ``saved`` articles' changes can have regrouped.
+
+        Only saving an article changes links: its own (its URLs, its related coverage), and
+        those of an article whose URL it took over. Every such article is reached from a saved
+        one through links as they are now, or through stories as they were stored. So the
+        region closed under both (the whole stored story of every article reached, and every
+        article linked to one) holds every story that can have changed, and every other story
+        is exactly as stored. It is found breadth first, a few queries a step.
+        """
+        stored_story: dict[str, str] = {}  # every article of the region: its stored story
+        links: list[tuple[str, str]] = []
+        seen_keys: set[int] = set()
+        reached = set(saved)
+        while reached:
+            mates = dict(
+                await self._rows_in(
+                    "SELECT id, story_id FROM articles WHERE story_id IN"
+                    " (SELECT story_id FROM articles WHERE id IN ({}))",
+                    reached,
+                )
+            )
+            new = mates.keys() - stored_story.keys()
+            stored_story.update(mates)
+            # The URL keys the new articles list, and those they may own (their own URLs:
+            # whether they still own one is asked below, with every owner).
+            keys: set[int] = set()
+            for (data,) in await self._rows_in("SELECT data FROM articles WHERE id IN ({})", new):
+                fields = indexed_fields_from_json(data)
+                keys.update(url_key(url) for url in fields.urls + fields.related_urls)
+            keys -= seen_keys
+            seen_keys |= keys
+            owners = dict(await self._rows_in(_OWNERS_OF, keys))
+            reached = set(owners.values())
+            for key, lister in await self._rows_in(_LISTERS_OF, keys):
+                reached.add(lister)
+                owner = owners.get(key)
+                if owner is not None and owner != lister:
+                    links.append((lister, owner))
+            reached -= stored_story.keys()
+        grouped = _connected_groups(links)
+        return {article: grouped.get(article, article) for article in stored_story}
+
+    async def _rows_in(self, sql: str, values: Iterable[object]) -> list[tuple[Any, ...]]:
+        """The rows of ``sql`` whose ``IN ({})`` takes ``values`` (in chunks SQLite accepts)."""
+        chunk_size = 500
+        items, rows = list(values), list[tuple[Any, ...]]()
+        for start in range(0, len(items), chunk_size):
+            chunk = items[start : start + chunk_size]
+            async with self.database.connection.execute(
+                sql.format(",".join("?" * len(chunk))), chunk
+            ) as cursor:
+                rows.extend(cast("list[tuple[Any, ...]]", await cursor.fetchall()))
+        return rows
+
+    async def count_active(self) -> int:
+        async with self.database.connection.execute(
+            "SELECT count(*) FROM articles WHERE active"
+        ) as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    async def _article_ids_of(self, paths: Sequence[str]) -> set[str]:
+        rows = await self._rows_in(
+            "SELECT article_id FROM source_files WHERE path IN ({}) AND article_id IS NOT NULL",
+            paths,
+        )
+        return {article_id for (article_id,) in rows}
+
+    async def _refresh_active(self, article_ids: Iterable[str]) -> int:
+        """Set ``active`` from whether any file still holds the article; returns how many went."""
+        withdrawn = 0
+        db = self.database.connection
+        for article_id in article_ids:
+            cursor = await db.execute(
+                "UPDATE articles SET active = 0 WHERE id = ? AND active AND NOT EXISTS"
+                " (SELECT 1 FROM source_files WHERE article_id = ?)",
+                (article_id, article_id),
+            )
+            withdrawn += cursor.rowcount
+        return withdrawn
+
+    async def _upsert_articles(self, records: Iterable[ArticleRecord]) -> None:
+        """Insert or replace articles with their URLs, related coverage, topics and full text.
+
+        Rows go in in key order: the keys are random, so that makes each statement visit every
+        index page it changes once, in order (writes to URLs stay stable in batch order, since
+        the last article naming a URL takes it).
+        """
+        db = self.database.connection
+        in_batch_order = list(records)
+        rows = sorted(in_batch_order, key=attrgetter("id"))
+        first_names: dict[str, str] = {}  # display name as first seen, in this batch too
+        for topic in (topic for r in in_batch_order for topic in r.topics):
+            first_names.setdefault(topic.casefold(), topic)
+        await db.execute("CREATE TEMP TABLE IF NOT EXISTS batch (id TEXT PRIMARY KEY)")
+        await db.execute("DELETE FROM temp.batch")
+        await db.executemany(
+            "INSERT OR IGNORE INTO temp.batch (id) VALUES (?)", [(r.id,) for r in rows]
+        )
+        # Articles already stored: take their old text out of the full-text index, and their
+        # URLs, related coverage and topics out of theirs. URLs and topics are not indexed by
+        # article (see the schema): their rows are found by key, from the stored article.
+        async with db.execute(
+            "SELECT id, data FROM temp.batch CROSS JOIN articles USING (id)"
+        ) as cursor:
+            stored = list(await cursor.fetchall())
+        if stored:
+            await db.execute(
+                "INSERT INTO articles_fts (articles_fts, rowid, title, excerpt, provider_name,"
+                " topics_text) SELECT 'delete', seq, title, excerpt, provider_name, topics_text"
+                " FROM temp.batch CROSS JOIN articles USING (id)"
+            )
+            old_urls, old_related, old_topics = [], [], []
+            for article_id, data in stored:
+                fields = indexed_fields_from_json(data)
+                old_urls += [(url_key(url), article_id) for url in fields.urls]
+                old_related += [(url_key(url), article_id) for url in fields.related_urls]
+                old_topics += [(topic.casefold(), article_id) for topic in fields.topics]
+            await db.executemany(
+                "DELETE FROM article_urls WHERE url_key = ? AND article_id = ?", sorted(old_urls)
+            )
+            await db.executemany(
+                "DELETE FROM article_related WHERE url_key = ? AND article_id = ?",
+                sorted(old_related),
+            )
+            await db.executemany(
+                "DELETE FROM article_topics WHERE topic_key = ? AND article_id = ?",
+                sorted(old_topics),
+            )
+        await db.executemany(
+            "INSERT INTO articles (id, story_id, active, title, excerpt, provider_name,"
+            " topics_text, published_at, data) VALUES (?, ?, 1, ?, ?, ?, ?, ?, CAST(? AS TEXT))"
+            " ON CONFLICT (id) DO UPDATE SET active = 1, title = excluded.title,"
+            " excerpt = excluded.excerpt, provider_name = excluded.provider_name,"
+            " topics_text = excluded.topics_text, published_at = excluded.published_at,"
+            " data = excluded.data",
+            [
+                (
+                    r.id,
+                    r.id,
+                    r.title,
+                    r.excerpt,
+                    r.provider_name,
+                    " · ".join(r.topics),
+                    r.published_at,
+                    r.data,
+                )
+                for r in rows
+            ],
+        )
+        await db.execute(
+            "INSERT INTO articles_fts (rowid, title, excerpt, provider_name, topics_text)"
+            " SELECT seq, title, excerpt, provider_name, topics_text"
+            " FROM temp.batch CROSS JOIN articles USING (id)"
+        )
+        await self._queue_for_regrouping(rows)  # before their URLs replace others' below
+        await db.executemany(
+            "INSERT OR REPLACE INTO article_urls (url_key, article_id) VALUES (?, ?)",
+            sorted(((key, r.id) for r in in_batch_order for key in r.url_keys), key=itemgetter(0)),
+        )
+        await db.executemany(
+            "INSERT OR IGNORE INTO article_related (url_key, article_id) VALUES (?, ?)",
+            sorted((key, r.id) for r in rows for key in r.related_url_keys),
+        )
+        await db.executemany(
+            "INSERT OR IGNORE INTO topics (key, name) VALUES (?, ?)", list(first_names.items())
+        )
+        await db.executemany(
+            "INSERT OR IGNORE INTO article_topics (topic_key, article_id) VALUES (?, ?)",
+            sorted((topic.casefold(), r.id) for r in rows for topic in r.topics),
+        )
+
+    async def _queue_for_regrouping(self, records: list[ArticleRecord]) -> None:
+        """Queue the stories a save can change: those of the saved articles, and of the articles
+        whose URLs they take over (a link to such a URL moves to the saved article, and stays
+        gone if that one gives the URL up before the next regrouping). After a large save:
+        every story, one row instead of one an article for the whole ingest."""
+        db = self.database.connection
+        async with db.execute(
+            "SELECT count(*) FROM stories_to_regroup WHERE article_id = ?", (_EVERY_STORY,)
+        ) as cursor:
+            every_story = await cursor.fetchone() != (0,)
+        if every_story or len(records) > REGROUP_AROUND_AT_MOST:
+            await db.execute(
+                "INSERT OR IGNORE INTO stories_to_regroup (article_id) VALUES (?)", (_EVERY_STORY,)
+            )
+            return
+        saved = {record.id for record in records}
+        owners = await self._rows_in(_OWNERS_OF, {key for r in records for key in r.url_keys})
+        await db.executemany(
+            "INSERT OR IGNORE INTO stories_to_regroup (article_id) VALUES (?)",
+            [(article,) for article in sorted(saved | {owner for _, owner in owners})],
+        )
+
+
+def _connected_groups(links: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Union-find: each linked article mapped to the smallest id of its connected group."""
+    parent: dict[str, str] = {}
+
+    def root(node: str) -> str:
+        parent.setdefault(node, node)
+        while parent[node] != node:
+            parent[node] = parent[parent[node]]
+            node = parent[node]
+        return node
+
+    for a, b in links:
+        ra, rb = root(a), root(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    return {node: root(node) for node in parent}

@@ -1,0 +1,393 @@
+"""Digests in the store: subscriptions and schedules, and the deliveries that make each digest
+arrive exactly once (intent recorded before sending, each message's result after)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+
+from ainews.corpus.article import article_from_json
+from ainews.digest import DigestPart
+from ainews.schedule import Schedule, describe_days, parse_days, parse_time
+from ainews.store.catalog import TOPIC_FIRST_BELOW, UNSEEN_IN_CHANNEL, StoredArticle, one_per_story
+from ainews.store.database import Database
+
+DigestStatus = Literal["active", "failing", "inactive"]
+#: Overflow counts stop here ("+1000 more"): counting every unposted article of a huge topic
+#: would cost more than the number is worth.
+OVERFLOW_COUNT_CAP = 1_000
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    channel_id: int
+    guild_id: int
+    schedule: Schedule
+    max_items: int
+    next_run_at: datetime
+    status: DigestStatus
+    failure: str | None
+    failure_notified: bool
+    notify_channel_id: int | None
+    last_delivered_at: datetime | None
+    topic_keys: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PendingDelivery:
+    id: int
+    channel_id: int
+    guild_id: int | None
+    marker: str
+    attempts: int
+    parts: tuple[DigestPart, ...]
+    sent_parts: frozenset[int]
+
+
+def _ts(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+def _dt(value: int | None) -> datetime | None:
+    return datetime.fromtimestamp(value, UTC) if value is not None else None
+
+
+_DIGEST_COLUMNS = (
+    "d.channel_id, d.guild_id, d.local_time, d.timezone, d.days, d.max_items, d.next_run_at,"
+    " d.status, d.failure, d.failure_notified, d.notify_channel_id, d.last_delivered_at,"
+    " (SELECT group_concat(topic_key, char(31)) FROM digest_topics WHERE channel_id = d.channel_id)"
+)
+
+
+class DigestRepository:
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    # Subscriptions --------------------------------------------------------------------------
+
+    async def subscribe(
+        self,
+        *,
+        channel_id: int,
+        guild_id: int,
+        topic_key: str,
+        schedule: Schedule,
+        max_items: int,
+        next_run_at: datetime,
+        notify_channel_id: int | None,
+    ) -> None:
+        """Add a topic to the channel's digest (creating it) and set its schedule."""
+        async with self.database.transaction() as db:
+            await db.execute(
+                "INSERT INTO digests (channel_id, guild_id, local_time, timezone, days, max_items,"
+                " next_run_at, notify_channel_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (channel_id) DO UPDATE SET local_time = excluded.local_time,"
+                " timezone = excluded.timezone, days = excluded.days,"
+                " max_items = excluded.max_items, next_run_at = excluded.next_run_at,"
+                " notify_channel_id = excluded.notify_channel_id,"
+                " status = CASE status WHEN 'inactive' THEN 'active' ELSE status END",
+                (
+                    channel_id,
+                    guild_id,
+                    f"{schedule.local_time:%H:%M}",
+                    schedule.timezone,
+                    describe_days(schedule.days),
+                    max_items,
+                    _ts(next_run_at),
+                    notify_channel_id,
+                ),
+            )
+            await db.execute(
+                "INSERT OR IGNORE INTO digest_topics (channel_id, topic_key) VALUES (?, ?)",
+                (channel_id, topic_key),
+            )
+
+    async def unsubscribe(self, channel_id: int, topic_key: str) -> bool:
+        """Remove a topic; a digest left without topics is removed. False if it was not there."""
+        async with self.database.transaction() as db:
+            cursor = await db.execute(
+                "DELETE FROM digest_topics WHERE channel_id = ? AND topic_key = ?",
+                (channel_id, topic_key),
+            )
+            removed = cursor.rowcount > 0
+            await db.execute(
+                "DELETE FROM digests WHERE channel_id = ? AND NOT EXISTS"
+                " (SELECT 1 FROM digest_topics WHERE channel_id = ?)",
+                (channel_id, channel_id),
+            )
+        return removed
+
+    async def get(self, channel_id: int) -> Digest | None:
+        found = await self._select("WHERE d.channel_id = ?", (channel_id,))
+        return found[0] if found else None
+
+    async def for_guild(self, guild_id: int) -> list[Digest]:
+        return await self._select("WHERE d.guild_id = ? ORDER BY d.channel_id", (guild_id,))
+
+    async def due(self, now: datetime, limit: int = 1_000) -> list[Digest]:
+        return await self._select(
+            "WHERE d.status <> 'inactive' AND d.next_run_at <= ? ORDER BY d.next_run_at LIMIT ?",
+            (_ts(now), limit),
+        )
+
+    async def next_due_at(self) -> datetime | None:
+        async with self.database.connection.execute(
+            "SELECT min(next_run_at) FROM digests WHERE status <> 'inactive'"
+        ) as cursor:
+            row = await cursor.fetchone()
+        return _dt(row[0]) if row else None
+
+    async def status_counts(self) -> dict[str, int]:
+        async with self.database.connection.execute(
+            "SELECT status, count(*) FROM digests GROUP BY status"
+        ) as cursor:
+            return {status: count for status, count in await cursor.fetchall()}
+
+    async def set_next_run(self, channel_id: int, next_run_at: datetime) -> None:
+        await self._update(channel_id, "next_run_at = ?", (_ts(next_run_at),))
+
+    async def set_notify_channel(self, guild_id: int, channel_id: int) -> None:
+        async with self.database.transaction() as db:
+            await db.execute(
+                "UPDATE digests SET notify_channel_id = ? WHERE guild_id = ?",
+                (channel_id, guild_id),
+            )
+
+    async def mark_delivered(self, channel_id: int, when: datetime) -> None:
+        await self._update(
+            channel_id,
+            "last_delivered_at = ?, failure = NULL, failure_notified = 0,"
+            " status = CASE status WHEN 'failing' THEN 'active' ELSE status END",
+            (_ts(when),),
+        )
+
+    async def mark_failing(self, channel_id: int, reason: str) -> None:
+        await self._update(
+            channel_id,
+            "status = CASE status WHEN 'inactive' THEN status ELSE 'failing' END, failure = ?",
+            (reason,),
+        )
+
+    async def mark_failure_notified(self, channel_id: int) -> None:
+        await self._update(channel_id, "failure_notified = 1", ())
+
+    async def deactivate_channel(self, channel_id: int, reason: str) -> int:
+        return await self._update(channel_id, "status = 'inactive', failure = ?", (reason,))
+
+    async def deactivate_guild(self, guild_id: int, reason: str) -> int:
+        async with self.database.transaction() as db:
+            cursor = await db.execute(
+                "UPDATE digests SET status = 'inactive', failure = ? WHERE guild_id = ?",
+                (reason, guild_id),
+            )
+            return cursor.rowcount
+
+    # What a digest would post ---------------------------------------------------------------
+
+    async def unposted_articles(self, digest: Digest, topic_sizes: int) -> list[StoredArticle]:
+        """Newest active articles of the digest's topics whose stories this channel has not
+        seen, one per story, at most ``max_items``. ``topic_sizes`` (the topics' article count)
+        picks the query plan, as in :meth:`NewsCatalog.newest`."""
+        topic_match = "SELECT topic_key FROM digest_topics WHERE channel_id = :channel"
+        if topic_sizes < TOPIC_FIRST_BELOW:
+            sql = (
+                "SELECT DISTINCT a.data, a.story_id, a.published_at, a.id"
+                " FROM article_topics AS t CROSS JOIN articles AS a ON a.id = t.article_id"
+                f" WHERE t.topic_key IN ({topic_match})"
+                f" AND a.active{UNSEEN_IN_CHANNEL}"
+            )
+        else:
+            sql = (
+                "SELECT a.data, a.story_id, a.published_at, a.id FROM articles AS a"
+                " WHERE a.active = 1 AND EXISTS (SELECT 1 FROM article_topics AS t"
+                f" WHERE t.article_id = a.id AND t.topic_key IN ({topic_match})){UNSEEN_IN_CHANNEL}"
+            )
+        sql += " ORDER BY a.published_at DESC, a.id LIMIT :limit"
+        params = {"channel": digest.channel_id, "limit": digest.max_items * 2 + 4}
+        async with self.database.connection.execute(sql, params) as cursor:
+            rows = await cursor.fetchall()
+        found = [StoredArticle(article_from_json(row[0]), row[1]) for row in rows]
+        return one_per_story(found, digest.max_items)
+
+    async def unposted_count(
+        self, channel_id: int, topic_key: str, *, excluding_stories: Sequence[str] = ()
+    ) -> int:
+        """Stories of a topic not posted in the channel (nor among ``excluding_stories``, the
+        ones a digest is about to post), counted up to OVERFLOW_COUNT_CAP. Stories, as /news
+        shows them: two sources of one story count once."""
+        excluded = {f"x{number}": story for number, story in enumerate(excluding_stories)}
+        exclusion = (
+            f" AND a.story_id NOT IN ({', '.join(':' + key for key in excluded)})"
+            if excluded
+            else ""
+        )
+        async with self.database.connection.execute(
+            "SELECT count(*) FROM (SELECT DISTINCT a.story_id FROM article_topics AS t"
+            " CROSS JOIN articles AS a ON a.id = t.article_id WHERE t.topic_key = :topic"
+            f" AND a.active{UNSEEN_IN_CHANNEL}{exclusion} LIMIT :cap)",
+            {"topic": topic_key, "channel": channel_id, "cap": OVERFLOW_COUNT_CAP, **excluded},
+        ) as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    # Deliveries -----------------------------------------------------------------------------
+
+    async def start_delivery(
+        self,
+        *,
+        channel_id: int,
+        guild_id: int | None,
+        marker: str,
+        parts: Sequence[DigestPart],
+        now: datetime,
+        next_run_at: datetime | None,
+    ) -> int:
+        """Record the intent to deliver ``parts`` (and, for a scheduled run, claim it by moving
+        the schedule on) in one transaction, before anything is sent."""
+        async with self.database.transaction() as db:
+            cursor = await db.execute(
+                "INSERT INTO deliveries (channel_id, guild_id, marker, state, contents, created_at)"
+                " VALUES (?, ?, ?, 'pending', ?, ?)",
+                (channel_id, guild_id, marker, json.dumps([p.text for p in parts]), _ts(now)),
+            )
+            delivery_id = cursor.lastrowid
+            assert delivery_id is not None
+            await db.executemany(
+                "INSERT INTO delivery_items (delivery_id, part, position, article_id, story_id)"
+                " VALUES (?, ?, ?, ?, ?)",
+                [
+                    (delivery_id, number, position, item.article.id, item.story_id)
+                    for number, part in enumerate(parts)
+                    for position, item in enumerate(part.articles)
+                ],
+            )
+            if next_run_at is not None:
+                await db.execute(
+                    "UPDATE digests SET next_run_at = ? WHERE channel_id = ?",
+                    (_ts(next_run_at), channel_id),
+                )
+        return delivery_id
+
+    async def pending_deliveries(
+        self, channel_id: int | None = None, *, retry_due_by: datetime | None = None
+    ) -> list[PendingDelivery]:
+        """Deliveries still pending (in one channel; whose retry time has come, if given)."""
+        where = "WHERE d.state = 'pending'"
+        params: list[object] = []
+        if channel_id:
+            where += " AND d.channel_id = ?"
+            params.append(channel_id)
+        if retry_due_by is not None:
+            where += " AND (d.retry_at IS NULL OR d.retry_at <= ?)"
+            params.append(_ts(retry_due_by))
+        db = self.database.connection
+        async with db.execute(
+            "SELECT d.id, d.channel_id, d.guild_id, d.marker, d.attempts, d.contents,"
+            " (SELECT group_concat(part) FROM delivery_parts WHERE delivery_id = d.id)"
+            f" FROM deliveries AS d {where} ORDER BY d.id",
+            params,
+        ) as cursor:
+            rows = await cursor.fetchall()
+        pending = []
+        for delivery_id, channel, guild, marker, attempts, contents, sent in rows:
+            async with db.execute(
+                "SELECT i.part, a.data, i.story_id FROM delivery_items AS i"
+                " JOIN articles AS a ON a.id = i.article_id WHERE i.delivery_id = ?"
+                " ORDER BY i.part, i.position",
+                (delivery_id,),
+            ) as cursor:
+                items = await cursor.fetchall()
+            texts = json.loads(contents)
+            parts = tuple(
+                DigestPart(
+                    text,
+                    tuple(
+                        StoredArticle(article_from_json(data), story)
+                        for part, data, story in items
+                        if part == number
+                    ),
+                )
+                for number, text in enumerate(texts)
+            )
+            sent_parts = frozenset(int(p) for p in sent.split(",")) if sent else frozenset()
+            pending.append(
+                PendingDelivery(delivery_id, channel, guild, marker, attempts, parts, sent_parts)
+            )
+        return pending
+
+    async def record_part_sent(
+        self, delivery: PendingDelivery, part: int, message_id: int, posted_at: datetime
+    ) -> None:
+        """Discord accepted one message: note it, and the articles it carried in the ledger."""
+        async with self.database.transaction() as db:
+            await db.execute(
+                "INSERT OR IGNORE INTO delivery_parts (delivery_id, part, message_id)"
+                " VALUES (?, ?, ?)",
+                (delivery.id, part, message_id),
+            )
+            await db.executemany(
+                "INSERT INTO ledger (guild_id, channel_id, message_id, article_id, story_id,"
+                " source, posted_at) VALUES (?, ?, ?, ?, ?, 'digest', ?)",
+                [
+                    (
+                        delivery.guild_id,
+                        delivery.channel_id,
+                        message_id,
+                        item.article.id,
+                        item.story_id,
+                        _ts(posted_at),
+                    )
+                    for item in delivery.parts[part].articles
+                ],
+            )
+
+    async def finish_delivery(
+        self, delivery_id: int, state: Literal["sent", "failed"], now: datetime, error: str | None
+    ) -> None:
+        async with self.database.transaction() as db:
+            await db.execute(
+                "UPDATE deliveries SET state = ?, error = ?, finished_at = ? WHERE id = ?",
+                (state, error, _ts(now), delivery_id),
+            )
+
+    async def postpone_delivery(self, delivery_id: int, retry_at: datetime, error: str) -> None:
+        async with self.database.transaction() as db:
+            await db.execute(
+                "UPDATE deliveries SET attempts = attempts + 1, retry_at = ?, error = ?"
+                " WHERE id = ?",
+                (_ts(retry_at), error, delivery_id),
+            )
+
+    # Helpers --------------------------------------------------------------------------------
+
+    async def _update(self, channel_id: int, assignments: str, params: tuple[object, ...]) -> int:
+        async with self.database.transaction() as db:
+            cursor = await db.execute(
+                f"UPDATE digests SET {assignments} WHERE channel_id = ?", (*params, channel_id)
+            )
+            return cursor.rowcount
+
+    async def _select(self, where: str, params: tuple[object, ...]) -> list[Digest]:
+        async with self.database.connection.execute(
+            f"SELECT {_DIGEST_COLUMNS} FROM digests AS d {where}", params
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [
+            Digest(
+                channel_id=row[0],
+                guild_id=row[1],
+                schedule=Schedule(parse_time(row[2]), row[3], parse_days(row[4])),
+                max_items=row[5],
+                next_run_at=datetime.fromtimestamp(row[6], UTC),
+                status=row[7],
+                failure=row[8],
+                failure_notified=bool(row[9]),
+                notify_channel_id=row[10],
+                last_delivered_at=_dt(row[11]),
+                topic_keys=tuple(sorted(row[12].split("\x1f"))) if row[12] else (),
+            )
+            for row in rows
+        ]

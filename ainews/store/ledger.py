@@ -1,0 +1,71 @@
+"""The posting ledger: which article went to which channel, in which message, from where.
+
+A row is written only after Discord accepted the message. What counts as "already posted" is the
+story: an article is seen in a channel when any article of its current story was posted there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from ainews.store.database import Database
+
+PostSource = Literal["command", "digest"]
+
+
+@dataclass(frozen=True, slots=True)
+class PostedArticle:
+    article_id: str
+    story_id: str
+
+
+class Ledger:
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    async def record_posted(
+        self,
+        *,
+        guild_id: int | None,
+        channel_id: int,
+        message_id: int,
+        articles: Sequence[PostedArticle],
+        source: PostSource,
+        posted_at: datetime,
+    ) -> None:
+        """Record that ``message_id`` in ``channel_id`` carried ``articles``."""
+        async with self.database.transaction() as db:
+            await db.executemany(
+                "INSERT INTO ledger (guild_id, channel_id, message_id, article_id, story_id,"
+                " source, posted_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        guild_id,
+                        channel_id,
+                        message_id,
+                        a.article_id,
+                        a.story_id,
+                        source,
+                        int(posted_at.timestamp()),
+                    )
+                    for a in articles
+                ],
+            )
+
+    async def posted_count(self, channel_id: int, topic_key: str | None = None) -> int:
+        """How many distinct articles were posted in the channel (of one topic, if given)."""
+        if topic_key is None:
+            sql = "SELECT count(DISTINCT article_id) FROM ledger WHERE channel_id = ?"
+            params: tuple[object, ...] = (channel_id,)
+        else:
+            sql = (
+                "SELECT count(DISTINCT l.article_id) FROM ledger AS l JOIN article_topics AS t"
+                " ON t.article_id = l.article_id AND t.topic_key = ? WHERE l.channel_id = ?"
+            )
+            params = (topic_key, channel_id)
+        async with self.database.connection.execute(sql, params) as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0

@@ -1,1 +1,0 @@
-"""The bot's features, one extension each (loaded by :class:`bot.app.NewsBot`)."""

@@ -1,0 +1,40 @@
+"""A Discord-compatible server on loopback that the unmodified discord.py client logs into.
+
+It serves REST v10 and Gateway v10 on 127.0.0.1 with Discord's limits, rate limits,
+permissions and interaction deadlines, and a Python API to script users: see
+:class:`~discord_sandbox.sandbox.Sandbox`. It knows nothing of the bot it hosts: the tests
+(through the ``discord_sandbox`` pytest plugin) and the offline demo bring the bot.
+
+Modules: ``sandbox`` (the scripting API), ``server`` (REST routes and the request edge),
+``gateway`` (websocket sessions), ``interactions`` (callbacks, followups, results),
+``commands`` (registered commands, building invocations), ``state`` (guilds, channels, members,
+messages), ``validation`` (message and command limits), ``ratelimit``, ``permissions``,
+``errors``, ``faults``, ``counters``, ``config``, ``run_client`` and ``pytest_plugin``.
+"""
+
+from discord_sandbox.config import RateLimits, SandboxConfig
+from discord_sandbox.errors import ApiError, SandboxUsageError
+from discord_sandbox.interactions import CallbackType, InteractionResult, InteractionType
+from discord_sandbox.permissions import Permission
+from discord_sandbox.run_client import run_client
+from discord_sandbox.sandbox import Sandbox
+from discord_sandbox.state import Channel, ChannelType, Guild, Member, Message, User
+
+__all__ = [
+    "ApiError",
+    "CallbackType",
+    "Channel",
+    "ChannelType",
+    "Guild",
+    "InteractionResult",
+    "InteractionType",
+    "Member",
+    "Message",
+    "Permission",
+    "RateLimits",
+    "Sandbox",
+    "SandboxConfig",
+    "SandboxUsageError",
+    "User",
+    "run_client",
+]

@@ -1,0 +1,337 @@
+"""The :class:`Sandbox`: a Discord-compatible server on loopback and the script that drives it.
+
+Usage::
+
+    async with Sandbox() as sandbox:
+        guild = sandbox.create_guild("News")
+        news = sandbox.create_channel(guild, "news")
+        admin = sandbox.add_member(guild, "alice", permissions=Permission.MANAGE_GUILD)
+        async with run_client(sandbox, bot):
+            await bot.tree.sync(guild=discord.Object(guild.id))
+            result = await sandbox.invoke("digest subscribe", member=admin, channel=news,
+                                          options={"topic": "llm", "channel": news})
+            assert result.ephemeral and "Subscribed" in (result.content or "")
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping
+from types import TracebackType
+
+from aiohttp import web
+
+from discord_sandbox.commands import (
+    CommandRegistry,
+    OptionValue,
+    build_command_data,
+    check_member_may_use,
+)
+from discord_sandbox.config import SandboxConfig
+from discord_sandbox.counters import Counters
+from discord_sandbox.errors import SandboxUsageError
+from discord_sandbox.faults import Faults
+from discord_sandbox.gateway import Gateway, Intent
+from discord_sandbox.interactions import InteractionResult, Interactions, InteractionType
+from discord_sandbox.permissions import Permission
+from discord_sandbox.ratelimit import RateLimiter
+from discord_sandbox.server import API_PREFIX, GATEWAY_PATH, Api
+from discord_sandbox.state import (
+    Application,
+    Channel,
+    ChannelType,
+    Guild,
+    Json,
+    Member,
+    Message,
+    User,
+    World,
+    new_token,
+)
+
+BUTTON = 2
+#: GUILD_CREATE fields a GUILD_UPDATE does not carry.
+GUILD_CREATE_ONLY = frozenset(
+    {
+        "channels",
+        "members",
+        "member_count",
+        "large",
+        "joined_at",
+        "threads",
+        "presences",
+        "voice_states",
+        "stage_instances",
+        "guild_scheduled_events",
+        "soundboard_sounds",
+    }
+)
+
+
+class Sandbox:
+    """A Discord-compatible server (REST v10 + Gateway v10) on 127.0.0.1 and a random port.
+
+    Point discord.py at :attr:`api_base` and :attr:`gateway_url` (``run_client`` does) and log
+    in with :attr:`token`. Build the world with ``create_*``; act as users with :meth:`invoke`,
+    :meth:`autocomplete` and :meth:`click`; read what the bot did with :meth:`channel_messages`,
+    :meth:`registered_commands` and :attr:`counters`; break things with :attr:`faults`
+    (latency, errors before or after a request takes effect, requests held at the edge),
+    :meth:`drop_gateway` and :meth:`invalidate_session`.
+    """
+
+    def __init__(self, config: SandboxConfig | None = None) -> None:
+        self.config = config or SandboxConfig()
+        self.world = World(
+            application_name=self.config.application_name,
+            bot_name=self.config.bot_name,
+            app_flags=self.config.application_flags,
+        )
+        self.token = new_token(self.world.application.id)
+        self.counters = Counters()
+        self.faults = Faults()
+        self.gateway = Gateway(self.world, self.token, self.config, self.counters)
+        self.commands = CommandRegistry(self.world.application.id, self.world.snowflakes)
+        self.interactions = Interactions(self.world, self.gateway, self.config)
+        self._api = Api(
+            world=self.world,
+            commands=self.commands,
+            interactions=self.interactions,
+            gateway=self.gateway,
+            limiter=RateLimiter(self.config.rate_limits, self.config.clock),
+            faults=self.faults,
+            counters=self.counters,
+            token=self.token,
+            clock=self.config.clock,
+        )
+        self._runner: web.AppRunner | None = None
+        self.api_base = ""
+        self.gateway_url = ""
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Listen on a free loopback port."""
+        runner = web.AppRunner(self._api.app(), access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, self.config.host, 0).start()
+        self._runner = runner
+        host, port = runner.addresses[0][:2]
+        self.api_base = f"http://{host}:{port}{API_PREFIX}"
+        self.gateway_url = self.gateway.url = f"ws://{host}:{port}{GATEWAY_PATH}"
+
+    async def stop(self) -> None:
+        """Close gateway connections and stop listening."""
+        if self._runner is None:
+            return
+        await self.gateway.close()
+        await self._runner.cleanup()
+        self._runner = None
+
+    async def __aenter__(self) -> Sandbox:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    @property
+    def application(self) -> Application:
+        """The bot's application (its id is the bot user's id)."""
+        return self.world.application
+
+    @property
+    def bot_user(self) -> User:
+        """The bot user."""
+        return self.world.bot
+
+    # -- building the world --------------------------------------------------------------
+
+    def create_guild(
+        self,
+        name: str = "Sandbox",
+        *,
+        everyone_permissions: int = Permission.everyone_default(),
+        owner_name: str = "owner",
+    ) -> Guild:
+        """A guild with an owner member and the bot in it (GUILD_CREATE if connected)."""
+        guild = self.world.create_guild(name, everyone=everyone_permissions, owner_name=owner_name)
+        self.gateway.dispatch("GUILD_CREATE", guild.to_payload(), Intent.GUILDS)
+        return guild
+
+    def create_channel(
+        self,
+        guild: Guild,
+        name: str,
+        *,
+        bot_permissions: int | None = None,
+        type: ChannelType = ChannelType.TEXT,
+    ) -> Channel:
+        """A channel; ``bot_permissions`` (e.g. ``Permission.VIEW_CHANNEL``) replaces what the
+        bot may do in it, None keeps the bot's guild permissions."""
+        channel = self.world.create_channel(guild, name, type, bot_permissions)
+        self.gateway.dispatch("CHANNEL_CREATE", channel.to_payload(), Intent.GUILDS)
+        return channel
+
+    def set_bot_permissions(self, channel: Channel, permissions: int | None) -> None:
+        """Change what the bot may do in ``channel`` (CHANNEL_UPDATE)."""
+        channel.bot_permissions = permissions
+        self.gateway.dispatch("CHANNEL_UPDATE", channel.to_payload(), Intent.GUILDS)
+
+    def add_member(self, guild: Guild, name: str, *, permissions: int = Permission.NONE) -> Member:
+        """A person in ``guild`` with ``@everyone``'s permissions plus ``permissions``."""
+        return self.world.add_member(guild, name, permissions)
+
+    def delete_channel(self, channel: Channel) -> None:
+        """Delete a channel (CHANNEL_DELETE); the bot's requests to it then get 404 10003."""
+        self.world.delete_channel(channel)
+        self.gateway.dispatch("CHANNEL_DELETE", channel.to_payload(), Intent.GUILDS)
+
+    def delete_guild(self, guild: Guild) -> None:
+        """Delete a guild (GUILD_DELETE without ``unavailable``: the bot is out of it)."""
+        self.world.delete_guild(guild)
+        self.gateway.dispatch("GUILD_DELETE", {"id": str(guild.id)}, Intent.GUILDS)
+
+    def set_system_channel(self, guild: Guild, channel: Channel | None) -> None:
+        """Make ``channel`` the guild's system channel (None: no system channel), GUILD_UPDATE."""
+        guild.system_channel_id = None if channel is None else channel.id
+        update = {k: v for k, v in guild.to_payload().items() if k not in GUILD_CREATE_ONLY}
+        self.gateway.dispatch("GUILD_UPDATE", update, Intent.GUILDS)
+
+    def remove_bot(self, guild: Guild) -> None:
+        """Kick the bot from a guild (GUILD_DELETE); its channels then answer 403 50001."""
+        self.world.remove_bot(guild)
+        self.gateway.dispatch("GUILD_DELETE", {"id": str(guild.id)}, Intent.GUILDS)
+
+    def add_bot(self, guild: Guild) -> None:
+        """Invite the bot back into a guild (GUILD_CREATE)."""
+        self.world.add_bot(guild)
+        self.gateway.dispatch("GUILD_CREATE", guild.to_payload(), Intent.GUILDS)
+
+    def allow_command(self, guild: Guild, command: str, member: Member) -> None:
+        """Model a server admin overriding ``/command``'s default member permissions for
+        ``member`` (Server Settings > Integrations): the member may then invoke it. The
+        interaction still carries the member's own permissions, as on Discord."""
+        self.commands.allow(guild.id, command.split()[0], member.id)
+
+    # -- acting as users -----------------------------------------------------------------
+
+    async def invoke(
+        self,
+        command: str,
+        *,
+        member: Member,
+        channel: Channel,
+        options: Mapping[str, OptionValue] | None = None,
+        response_wait: float | None = None,
+    ) -> InteractionResult:
+        """Run ``/command [group] [subcommand]`` as ``member`` in ``channel``.
+
+        ``command`` is the path as typed, e.g. ``"digest subscribe"``; ``options`` maps option
+        names to values (a :class:`Channel` for channel options). Returns once the bot's initial
+        response is in (or refused), or after the response deadline; await the result's
+        ``wait_for_*`` methods for deferred work. Raises :class:`SandboxUsageError` for what a
+        Discord user could not send (unsynced command or option, value out of range, missing
+        default permissions). ``response_wait`` bounds the wait for the initial response
+        (default: the interaction deadline).
+        """
+        data = self._command_data(command, member, channel, options or {}, None)
+        return await self._interact(
+            InteractionType.APPLICATION_COMMAND, channel, member, data, None, response_wait
+        )
+
+    async def autocomplete(
+        self,
+        command: str,
+        *,
+        focused: str,
+        value: str,
+        member: Member,
+        channel: Channel,
+        options: Mapping[str, OptionValue] | None = None,
+        response_wait: float | None = None,
+    ) -> InteractionResult:
+        """Type ``value`` into option ``focused`` of ``command``; the choices are on
+        ``result.choices``."""
+        typed = {**(options or {}), focused: value}
+        data = self._command_data(command, member, channel, typed, focused)
+        return await self._interact(
+            InteractionType.AUTOCOMPLETE, channel, member, data, None, response_wait
+        )
+
+    async def click(
+        self,
+        message: Message,
+        custom_id: str,
+        *,
+        member: Member,
+        response_wait: float | None = None,
+    ) -> InteractionResult:
+        """Click the button ``custom_id`` on ``message`` as ``member``."""
+        button = message.component(custom_id)
+        if button is None or button.get("type") != BUTTON:
+            raise SandboxUsageError(f"no button {custom_id!r} on message {message.id}")
+        if button.get("disabled") or message.deleted:
+            raise SandboxUsageError(f"button {custom_id!r} cannot be clicked")
+        data: Json = {"custom_id": custom_id, "component_type": BUTTON}
+        return await self._interact(
+            InteractionType.MESSAGE_COMPONENT, message.channel, member, data, message, response_wait
+        )
+
+    def _command_data(
+        self,
+        command: str,
+        member: Member,
+        channel: Channel,
+        options: Mapping[str, OptionValue],
+        focused: str | None,
+    ) -> Json:
+        name, *path = command.split()
+        registered = self.commands.find(name, channel.guild.id)
+        if not self.commands.allowed_by_override(channel.guild.id, name, member.id):
+            check_member_may_use(registered, member)
+        return build_command_data(registered, path, options, member, focused=focused)
+
+    async def _interact(
+        self,
+        kind: InteractionType,
+        channel: Channel,
+        member: Member,
+        data: Json,
+        source: Message | None,
+        response_wait: float | None,
+    ) -> InteractionResult:
+        result = self.interactions.open(kind, channel, member, data, source)
+        wait = self.config.interaction_deadline if response_wait is None else response_wait
+        with contextlib.suppress(TimeoutError):
+            await result.wait_until(lambda: result.responded or bool(result.rejections), wait)
+        return result
+
+    # -- reading what the bot did --------------------------------------------------------
+
+    def channel_messages(self, channel: Channel) -> list[Message]:
+        """What the channel shows, oldest first (ephemeral messages are not in it)."""
+        return list(channel.messages)
+
+    def registered_commands(self, guild: Guild | None = None) -> list[Json]:
+        """The commands synced globally (``guild`` None) or to ``guild``."""
+        return self.commands.commands(None if guild is None else guild.id)
+
+    def sync_count(self, guild: Guild | None = None) -> int:
+        """How many times the bot synced commands globally or to ``guild``."""
+        return self.commands.syncs[None if guild is None else guild.id]
+
+    # -- gateway faults ------------------------------------------------------------------
+
+    async def drop_gateway(self, *, forget_session: bool = False) -> None:
+        """Cut the bot's gateway connection; it resumes (or, with ``forget_session``, is told
+        its session is invalid and identifies again)."""
+        await self.gateway.drop(forget_session=forget_session)
+
+    async def invalidate_session(self, *, resumable: bool = False) -> None:
+        """Send op 9 (invalid session) on the live connection."""
+        await self.gateway.invalidate(resumable=resumable)
