@@ -1,8 +1,9 @@
 """The bot: one ``commands.Bot`` subclass holding the store, the settings and the clock.
 
 Start-up follows discord.py's ``advanced_startup`` example: the database is opened by the caller
-(``run_bot``) and handed in; ``setup_hook`` loads the feature extensions, registers the persistent
-buttons and syncs the slash commands, but only when their definitions changed since the last sync.
+(``run_bot``) and handed in; ``setup_hook`` loads the feature extensions (each registers its own
+commands, loops and persistent buttons) and syncs the slash commands, but only when their
+definitions changed since the last sync.
 The bot asks for no privileged intents (only ``guilds``).
 """
 
@@ -13,24 +14,26 @@ import hashlib
 import json
 import logging
 import signal
-from collections import defaultdict
-from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import discord
 from discord.ext import commands
 
 from ainews.cards import NO_MENTIONS
+from ainews.clock import Clock, utc_now
 from ainews.delivery import DigestDeliverer
+from ainews.discord_channels import DiscordChannels
 from ainews.discord_endpoints import point_discord_at
 from ainews.ingest import CorpusReport
 from ainews.pacing import Pacer
+from ainews.posting_locks import PostingLocks
 from ainews.settings import Settings
 from ainews.store.articles import ArticleRepository
 from ainews.store.bot_state import BotState
 from ainews.store.catalog import NewsCatalog
 from ainews.store.database import Database
+from ainews.store.digests import DigestRepository
 from ainews.store.ledger import Ledger
 from ainews.tree import NewsCommandTree
 
@@ -44,16 +47,11 @@ EXTENSIONS = (
 )
 COMMAND_SYNC_KEY = "command_sync"
 SHUTDOWN_GRACE_SECONDS = 10
-DEFER_AFTER_SECONDS = 1.5
-
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class NewsBot(commands.Bot):
+    """The bot: discord.py's client plus what the features share (store, settings, clock)."""
+
     def __init__(
         self, *, settings: Settings, database: Database, clock: Clock = utc_now, **options: Any
     ) -> None:
@@ -71,21 +69,21 @@ class NewsBot(commands.Bot):
         self.articles = ArticleRepository(database)
         self.catalog = NewsCatalog(database)
         self.ledger = Ledger(database)
+        self.digests = DigestRepository(database)
         self.state = BotState(database)
-        self.pacer = Pacer()
-        self.deliverer = DigestDeliverer(self)
+        self.posting_locks = PostingLocks()
+        self.deliverer = DigestDeliverer(
+            digests=self.digests,
+            catalog=self.catalog,
+            channels=DiscordChannels(self),
+            pacer=Pacer(),
+            posting_locks=self.posting_locks,
+            clock=clock,
+        )
         #: Set once the first corpus scan has finished; commands work on what is indexed so far.
         self.corpus_ready = asyncio.Event()
         self.last_rescan: CorpusReport | None = None
         self.last_rescan_at: datetime | None = None
-        #: A command not answered within this many seconds is deferred (Discord allows 3).
-        self.defer_after = DEFER_AFTER_SECONDS
-        self._posting_locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
-
-    def posting_lock(self, channel_id: int) -> asyncio.Lock:
-        """Held from choosing what to post in a channel until it is recorded in the ledger, so
-        two commands (or a command and a digest) at once cannot post the same story twice."""
-        return self._posting_locks[channel_id]
 
     async def setup_hook(self) -> None:
         for extension in EXTENSIONS:
@@ -144,14 +142,7 @@ class NewsBot(commands.Bot):
         await self._postings_finished(deadline)
 
     async def _postings_finished(self, deadline: float) -> None:
-        """Wait (until ``deadline``, loop time) for every posting lock held now to be released."""
-        try:
-            async with asyncio.timeout_at(deadline):
-                for lock in list(self._posting_locks.values()):
-                    if lock.locked():
-                        async with lock:
-                            pass
-        except TimeoutError:
+        if not await self.posting_locks.wait_released(deadline):
             log.warning("a command was still posting at shutdown; it may not be recorded")
 
 

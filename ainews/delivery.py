@@ -19,22 +19,21 @@ import asyncio
 import enum
 import logging
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-import aiohttp
 import discord
 
-from ainews.cards import NO_MENTIONS
-from ainews.digest import DigestPart, compose_digest, find_marker, with_marker
+from ainews.clock import Clock
+from ainews.digest import compose_digest, find_marker, part_embeds, with_marker
+from ainews.pacing import Pacer
+from ainews.posting_locks import PostingLocks
 from ainews.schedule import next_run_after
-from ainews.store.digests import Digest, DigestRepository, PendingDelivery
-
-if TYPE_CHECKING:
-    from ainews.app import NewsBot
+from ainews.store.catalog import NewsCatalog
+from ainews.store.digests import Digest, DigestPart, DigestRepository, PendingDelivery
 
 log = logging.getLogger(__name__)
 
@@ -69,12 +68,68 @@ class DeliveryResult:
     reason: str | None = None
 
 
-class DigestDeliverer:
-    """Composes and delivers digests for a bot; one per bot (it owns the pacer's budget)."""
+class PostRefused(Exception):
+    """Discord refused the request (a missing permission, an unknown channel, a bad request):
+    trying again before something changes will not help. The message says why, for admins."""
 
-    def __init__(self, bot: NewsBot) -> None:
-        self.bot = bot
-        self.digests = DigestRepository(bot.database)
+
+class PostFailed(Exception):
+    """Discord did not answer properly (a 5xx, a timeout, a dropped connection): the request
+    may or may not have taken effect, and may work if tried again later."""
+
+
+@dataclass(frozen=True, slots=True)
+class PostedMessage:
+    id: int
+    content: str
+
+
+class DigestChannels(Protocol):
+    """The three Discord calls a delivery makes. Each raises :class:`PostRefused` or
+    :class:`PostFailed` when Discord says no (``ainews.discord_channels`` is the real one)."""
+
+    async def send(
+        self,
+        channel_id: int,
+        guild_id: int | None,
+        *,
+        content: str,
+        embeds: Sequence[discord.Embed] = (),
+        nonce: str | None = None,
+    ) -> int:
+        """Post a message with no mentions allowed; returns its id."""
+        ...
+
+    async def own_recent_messages(
+        self, channel_id: int, guild_id: int | None, limit: int
+    ) -> list[PostedMessage]:
+        """The bot's own messages among the channel's ``limit`` most recent ones."""
+        ...
+
+    def system_channel_id(self, guild_id: int) -> int | None:
+        """The server's system channel, if it has one (where admins are told of a failure)."""
+        ...
+
+
+class DigestDeliverer:
+    """Composes and delivers digests; one per bot (it spends the pacer's budget)."""
+
+    def __init__(
+        self,
+        *,
+        digests: DigestRepository,
+        catalog: NewsCatalog,
+        channels: DigestChannels,
+        pacer: Pacer,
+        posting_locks: PostingLocks,
+        clock: Clock,
+    ) -> None:
+        self.digests = digests
+        self.catalog = catalog
+        self.channels = channels
+        self.pacer = pacer
+        self.posting_locks = posting_locks
+        self.clock = clock
         self._in_flight = asyncio.Semaphore(CONCURRENT_DELIVERIES)
         self._stopping = False
         self._active = 0
@@ -97,7 +152,7 @@ class DigestDeliverer:
         """One scheduler pass: retry pending deliveries that are due, then deliver due digests."""
         if self._stopping:
             return []
-        now = self.bot.clock()
+        now = self.clock()
         pending = await self.digests.pending_deliveries(retry_due_by=now)
         due = await self.digests.due(now, limit=10_000)
         jobs = [self._resume(p) for p in pending if p.channel_id not in {d.channel_id for d in due}]
@@ -116,10 +171,10 @@ class DigestDeliverer:
                 if result.outcome is not Outcome.SENT:
                     if scheduled:  # this run's one attempt is spent: the schedule moves on
                         await self.digests.set_next_run(
-                            digest.channel_id, next_run_after(digest.schedule, self.bot.clock())
+                            digest.channel_id, next_run_after(digest.schedule, self.clock())
                         )
                     return result
-            now = self.bot.clock()
+            now = self.clock()
             parts = await self.compose(digest, limit)
             next_run = next_run_after(digest.schedule, now) if scheduled else None
             if not parts:
@@ -148,17 +203,20 @@ class DigestDeliverer:
 
     async def compose(self, digest: Digest, limit: int | None = None) -> list[DigestPart]:
         """The messages the digest would post now (nothing is recorded)."""
-        topics = [t for t in await self.bot.catalog.topics() if t.key in digest.topic_keys]
-        size = sum(t.article_count for t in topics)
-        wanted = digest if limit is None else replace(digest, max_items=limit)
-        chosen = await self.digests.unposted_articles(wanted, size)
-        overflow = {}
+        topics = [t for t in await self.catalog.topics() if t.key in digest.topic_keys]
+        chosen = await self.catalog.newest(
+            topics=topics,
+            channel_id=digest.channel_id,
+            limit=digest.max_items if limit is None else limit,
+        )
         chosen_stories = [item.story_id for item in chosen]
-        for topic in topics:
-            overflow[topic.name] = await self.digests.unposted_count(
+        overflow = {
+            topic.name: await self.digests.unposted_count(
                 digest.channel_id, topic.key, excluding_stories=chosen_stories
             )
-        local_now = self.bot.clock().astimezone(digest.schedule.zone)
+            for topic in topics
+        }
+        local_now = self.clock().astimezone(digest.schedule.zone)
         return compose_digest(
             chosen, overflow, topic_names=[t.name for t in topics], local_now=local_now
         )
@@ -178,7 +236,7 @@ class DigestDeliverer:
     @asynccontextmanager
     async def _slot(self, channel_id: int) -> AsyncIterator[None]:
         """One delivery under way: bounded in number, one per channel, counted for shutdown."""
-        async with self._in_flight, self.bot.posting_lock(channel_id):
+        async with self._in_flight, self.posting_locks.for_channel(channel_id):
             self._active += 1
             self._idle.clear()
             try:
@@ -189,32 +247,30 @@ class DigestDeliverer:
                     self._idle.set()
 
     async def _send(self, pending: PendingDelivery, *, check_channel: bool) -> DeliveryResult:
-        channel = self.bot.get_partial_messageable(pending.channel_id, guild_id=pending.guild_id)
         sent = set(pending.sent_parts)
         try:
             if check_channel:
-                sent |= await self._recover_sent_parts(channel, pending, sent)
+                sent |= await self._recover_sent_parts(pending, sent)
             for number, part in enumerate(pending.parts):
                 if number in sent:
                     continue
-                await self.bot.pacer.wait()
-                message = await channel.send(
+                await self.pacer.wait()
+                message_id = await self.channels.send(
+                    pending.channel_id,
+                    pending.guild_id,
                     content=with_marker(part.text, pending.marker, number, len(pending.parts)),
-                    embeds=part.embeds(),
-                    allowed_mentions=NO_MENTIONS,
+                    embeds=part_embeds(part),
                     # The same nonce for every try of this part: Discord then refuses to store
                     # it twice within a few minutes, a second safeguard beside the marker.
                     nonce=f"{pending.marker}-{number}",
                 )
-                await self.digests.record_part_sent(pending, number, message.id, self.bot.clock())
+                await self.digests.record_part_sent(pending, number, message_id, self.clock())
                 sent.add(number)
-        except (discord.Forbidden, discord.NotFound) as error:
-            return await self._failed(pending, _failure_reason(error))
-        except (discord.DiscordServerError, aiohttp.ClientError, TimeoutError) as error:
-            return await self._postpone(pending, f"Discord did not answer properly ({error})")
-        except discord.HTTPException as error:  # a 400, a 429 without Via: retrying won't help
-            return await self._failed(pending, _failure_reason(error))
-        now = self.bot.clock()
+        except PostRefused as refusal:
+            return await self._failed(pending, str(refusal))
+        except PostFailed as failure:
+            return await self._postpone(pending, str(failure))
+        now = self.clock()
         await self.digests.finish_delivery(pending.id, "sent", now, None)
         await self.digests.mark_delivered(pending.channel_id, now)
         count = sum(len(part.articles) for part in pending.parts)
@@ -226,26 +282,25 @@ class DigestDeliverer:
         )
         return DeliveryResult(pending.channel_id, Outcome.SENT, count)
 
-    async def _recover_sent_parts(
-        self, channel: discord.PartialMessageable, pending: PendingDelivery, known: set[int]
-    ) -> set[int]:
+    async def _recover_sent_parts(self, pending: PendingDelivery, known: set[int]) -> set[int]:
         """Parts of ``pending`` already in the channel (found by marker), now recorded."""
         found: set[int] = set()
-        await self.bot.pacer.wait()
-        async for message in channel.history(limit=HISTORY_LOOKBACK):
-            if self.bot.user is None or message.author.id != self.bot.user.id:
-                continue
+        await self.pacer.wait()
+        recent = await self.channels.own_recent_messages(
+            pending.channel_id, pending.guild_id, HISTORY_LOOKBACK
+        )
+        for message in recent:
             mark = find_marker(message.content)
             if mark is None or mark[0] != pending.marker or mark[1] in known | found:
                 continue
-            await self.digests.record_part_sent(pending, mark[1], message.id, self.bot.clock())
+            await self.digests.record_part_sent(pending, mark[1], message.id, self.clock())
             found.add(mark[1])
         if found:
             log.info("delivery %s: found %d part(s) already posted", pending.id, len(found))
         return found
 
     async def _failed(self, pending: PendingDelivery, reason: str) -> DeliveryResult:
-        now = self.bot.clock()
+        now = self.clock()
         await self.digests.finish_delivery(pending.id, "failed", now, reason)
         await self.digests.mark_failing(pending.channel_id, reason)
         log.warning("digest delivery failed: channel %s: %s", pending.channel_id, reason)
@@ -255,7 +310,7 @@ class DigestDeliverer:
         return DeliveryResult(pending.channel_id, Outcome.FAILED, reason=reason)
 
     async def _postpone(self, pending: PendingDelivery, reason: str) -> DeliveryResult:
-        now = self.bot.clock()
+        now = self.clock()
         if pending.attempts >= len(RETRY_DELAYS):
             return await self._failed(
                 pending, f"gave up after {pending.attempts + 1} tries: {reason}"
@@ -272,10 +327,9 @@ class DigestDeliverer:
 
     async def _tell_admins(self, digest: Digest, reason: str) -> None:
         """Tell the server's admins once, where they last used /digest (or the system channel)."""
-        guild = self.bot.get_guild(digest.guild_id)
         target_id = digest.notify_channel_id
         if target_id is None or target_id == digest.channel_id:
-            target_id = guild.system_channel.id if guild and guild.system_channel else None
+            target_id = self.channels.system_channel_id(digest.guild_id)
         if target_id is None:
             log.warning("no channel to tell the admins of %s about the failure", digest.guild_id)
             return
@@ -284,24 +338,9 @@ class DigestDeliverer:
             "`/digest list` shows its status; it will try again at its next scheduled time."
         )
         try:
-            await self.bot.pacer.wait()
-            await self.bot.get_partial_messageable(target_id).send(
-                text, allowed_mentions=NO_MENTIONS
-            )
-        except discord.HTTPException as error:
+            await self.pacer.wait()
+            await self.channels.send(target_id, digest.guild_id, content=text)
+        except (PostRefused, PostFailed) as error:
             log.warning("could not tell the admins of %s: %s", digest.guild_id, error)
             return
         await self.digests.mark_failure_notified(digest.channel_id)
-
-
-def _failure_reason(error: discord.HTTPException) -> str:
-    if error.code == 50001:
-        return "the bot cannot see that channel (it needs the View Channel permission)"
-    if error.code == 50013:
-        return (
-            "the bot is missing a permission there "
-            "(Send Messages, Embed Links or Read Message History)"
-        )
-    if isinstance(error, discord.NotFound):
-        return "the channel no longer exists"
-    return f"Discord refused the message ({error.status} {error.text or error.code})"

@@ -10,28 +10,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 import discord
 
 from ainews.cards import article_embed, pack_embeds
 from ainews.store.catalog import StoredArticle
+from ainews.store.digests import DigestPart
 from ainews.text import trim_to_words
 
 MAX_OVERFLOW_CHARS = 1_200
 _MARKER = re.compile(r"-# digest ref `(?P<marker>[0-9a-f]{6,32})` · (?P<part>\d+)/(?P<parts>\d+)$")
-
-
-@dataclass(frozen=True, slots=True)
-class DigestPart:
-    """One message of a digest: its text and the articles whose cards it carries."""
-
-    text: str
-    articles: tuple[StoredArticle, ...]
-
-    def embeds(self) -> list[discord.Embed]:
-        return [article_embed(item.article) for item in self.articles]
 
 
 def compose_digest(
@@ -61,6 +50,11 @@ def compose_digest(
         parts.append(DigestPart("\n".join(lines), tuple(chosen[start : start + len(embeds)])))
         start += len(embeds)
     return parts
+
+
+def part_embeds(part: DigestPart) -> list[discord.Embed]:
+    """The cards of one digest message."""
+    return [article_embed(item.article) for item in part.articles]
 
 
 def overflow_line(overflow: Mapping[str, int]) -> str:

@@ -7,15 +7,13 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import discord
 from discord import app_commands
+from discord.ext import commands
 
 from ainews.cards import NO_MENTIONS
-
-if TYPE_CHECKING:
-    from ainews.app import NewsBot
 
 log = logging.getLogger(__name__)
 
@@ -30,10 +28,18 @@ class UserFacingError(app_commands.AppCommandError):
     """An expected problem with what the member asked; its message is shown to them as is."""
 
 
-class NewsCommandTree(app_commands.CommandTree["NewsBot"]):
-    async def on_error(
-        self, interaction: discord.Interaction[NewsBot], error: app_commands.AppCommandError
-    ) -> None:
+Interaction = discord.Interaction[commands.Bot]
+#: A command not answered within this many seconds is deferred (Discord allows 3).
+DEFER_AFTER_SECONDS = 1.5
+
+
+class NewsCommandTree(app_commands.CommandTree[commands.Bot]):
+    def __init__(self, client: commands.Bot, **options: Any) -> None:
+        super().__init__(client, **options)
+        #: See :func:`deferred_if_slow` (tests make it shorter).
+        self.defer_after = DEFER_AFTER_SECONDS
+
+    async def on_error(self, interaction: Interaction, error: app_commands.AppCommandError) -> None:
         cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
         if isinstance(cause, UserFacingError):
             reply = str(cause)
@@ -57,7 +63,7 @@ class NewsCommandTree(app_commands.CommandTree["NewsBot"]):
         await reply_privately(interaction, reply)
 
 
-def _response_lock(interaction: discord.Interaction[NewsBot]) -> asyncio.Lock:
+def _response_lock(interaction: Interaction) -> asyncio.Lock:
     """One lock per interaction, so a deferral and the answer never both go out first."""
     lock = interaction.extras.get("response_lock")
     if lock is None:
@@ -66,18 +72,19 @@ def _response_lock(interaction: discord.Interaction[NewsBot]) -> asyncio.Lock:
 
 
 @asynccontextmanager
-async def deferred_if_slow(
-    interaction: discord.Interaction[NewsBot], *, ephemeral: bool
-) -> AsyncIterator[None]:
-    """Defer the interaction if the block has not answered within ``bot.defer_after`` seconds.
+async def deferred_if_slow(interaction: Interaction, *, ephemeral: bool) -> AsyncIterator[None]:
+    """Defer the interaction if the block has not answered within the tree's ``defer_after``
+    seconds.
 
     Discord drops an interaction not answered within 3 s. A fast answer goes out directly; a
     slow one (a busy database, a channel whose posting lock is held) shows "thinking…" first
     and arrives as a followup (see :func:`send_answer`)."""
     lock = _response_lock(interaction)
+    tree = interaction.client.tree
+    delay = tree.defer_after if isinstance(tree, NewsCommandTree) else DEFER_AFTER_SECONDS
 
     async def defer_when_late() -> None:
-        await asyncio.sleep(interaction.client.defer_after)
+        await asyncio.sleep(delay)
         async with lock:
             if not interaction.response.is_done():
                 await interaction.response.defer(ephemeral=ephemeral, thinking=True)
@@ -95,7 +102,7 @@ async def deferred_if_slow(
                 await deferral
 
 
-async def send_answer(interaction: discord.Interaction[NewsBot], **message: Any) -> int | None:
+async def send_answer(interaction: Interaction, **message: Any) -> int | None:
     """Send a message as the interaction's answer (or a followup once answered or deferred);
     returns the message id Discord gave it."""
     async with _response_lock(interaction):
@@ -104,7 +111,7 @@ async def send_answer(interaction: discord.Interaction[NewsBot], **message: Any)
         return (await interaction.response.send_message(**message)).message_id
 
 
-async def reply_privately(interaction: discord.Interaction[NewsBot], text: str) -> None:
+async def reply_privately(interaction: Interaction, text: str) -> None:
     """An ephemeral answer, as the first response or as a followup; never raises."""
     try:
         async with _response_lock(interaction):

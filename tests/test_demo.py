@@ -20,7 +20,7 @@ import pytest
 import yaml
 from rich.console import Console
 
-import ainews.app
+import ainews.tree
 from ainews.demo import play_tour
 from ainews.settings import SAMPLE_CORPUS
 
@@ -200,7 +200,7 @@ async def test_the_tour_waits_for_answers_that_were_deferred(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """On a slow machine the bot shows "thinking…" first; the tour shows the answer, not that."""
-    monkeypatch.setattr(ainews.app, "DEFER_AFTER_SECONDS", 0.0)  # every answer is deferred
+    monkeypatch.setattr(ainews.tree, "DEFER_AFTER_SECONDS", 0.0)  # every answer is deferred
     output = io.StringIO()
     async with asyncio.timeout(30):
         await play_tour(Console(file=output, width=120), tmp_path)

@@ -14,6 +14,7 @@ from ainews.digest import (
     compose_digest,
     find_marker,
     overflow_line,
+    part_embeds,
     with_marker,
 )
 from ainews.store.catalog import StoredArticle
@@ -84,7 +85,7 @@ def test_cards_are_the_chosen_articles_in_order() -> None:
     chosen = [stored(n) for n in range(1, 6)]
     (part,) = compose_digest(chosen, {}, topic_names=["Robotics"], local_now=LOCAL_NOW)
     assert part.articles == tuple(chosen)
-    assert [embed.url for embed in part.embeds()] == [c.article.url for c in chosen]
+    assert [embed.url for embed in part_embeds(part)] == [c.article.url for c in chosen]
 
 
 def test_overflow_line_sums_up_each_topic_that_did_not_fit() -> None:
@@ -138,7 +139,7 @@ def test_packing_respects_ten_embeds_and_six_thousand_characters(count: int, lon
     parts = compose_digest(chosen, {"Robotics": 7}, topic_names=["Robotics"], local_now=LOCAL_NOW)
     assert len(parts) >= 2
     for part in parts:
-        embeds = part.embeds()
+        embeds = part_embeds(part)
         assert 1 <= len(embeds) <= EMBEDS_PER_MESSAGE
         assert sum(len(embed) for embed in embeds) <= CHARACTERS_PER_MESSAGE
         content = with_marker(part.text, "0123456789ab", 0, len(parts))

@@ -15,8 +15,9 @@ from discord import app_commands
 from discord.ext import commands, tasks
 
 from ainews.cards import NO_MENTIONS
-from ainews.cogs.news import topic_choices
+from ainews.cogs.topic_option import Topic
 from ainews.delivery import DeliveryResult, Outcome
+from ainews.digest import part_embeds
 from ainews.schedule import (
     Schedule,
     ScheduleError,
@@ -31,7 +32,6 @@ from ainews.tree import UserFacingError
 
 if TYPE_CHECKING:
     from ainews.app import NewsBot
-    from ainews.cogs.news import NewsCommands
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ class DigestCommands(
     def __init__(self, bot: NewsBot) -> None:
         self.bot = bot
         self.deliverer = bot.deliverer
-        self.digests = bot.deliverer.digests
+        self.digests = bot.digests
         super().__init__()
 
     async def cog_load(self) -> None:
@@ -110,7 +110,7 @@ class DigestCommands(
     async def subscribe(
         self,
         interaction: Interaction,
-        topic: str,
+        topic: Topic,
         channel: discord.TextChannel | None = None,
         time: str | None = None,
         timezone: str | None = None,
@@ -120,7 +120,6 @@ class DigestCommands(
     ) -> None:
         assert interaction.guild_id is not None
         target = self.target_channel(interaction, channel)
-        found = await self.news_commands().known_topic(topic)
         current = await self.digests.get(target)
         kept = current.schedule if current else DEFAULT_SCHEDULE
         try:
@@ -135,7 +134,7 @@ class DigestCommands(
         await self.digests.subscribe(
             channel_id=target,
             guild_id=interaction.guild_id,
-            topic_key=found.key,
+            topic_key=topic.key,
             schedule=schedule,
             max_items=max_items or (current.max_items if current else DEFAULT_MAX_ITEMS),
             next_run_at=next_run,
@@ -144,7 +143,7 @@ class DigestCommands(
         digest = await self.digests.get(target)
         assert digest is not None
         summary = (
-            f"<#{target}> now gets **{discord.utils.escape_markdown(found.name)}** in its digest: "
+            f"<#{target}> now gets **{discord.utils.escape_markdown(topic.name)}** in its digest: "
             f"{schedule.describe()}, up to {digest.max_items} articles. "
             f"Next: {discord_time(next_run)}."
         )
@@ -157,12 +156,6 @@ class DigestCommands(
             f"{summary}\nBackfill: {describe_result(result)}",
             ephemeral=True,
         )
-
-    @subscribe.autocomplete("topic")
-    async def topic_autocomplete(
-        self, interaction: Interaction, current: str
-    ) -> list[app_commands.Choice[str]]:
-        return await topic_choices(self.bot, current)
 
     @subscribe.autocomplete("timezone")
     async def timezone_autocomplete(
@@ -251,7 +244,7 @@ class DigestCommands(
             text = f"{part.text}\n-# preview · {status}" if number == len(parts) - 1 else part.text
             send = interaction.followup.send if number else interaction.response.send_message
             await send(
-                content=text, embeds=part.embeds(), ephemeral=True, allowed_mentions=NO_MENTIONS
+                content=text, embeds=part_embeds(part), ephemeral=True, allowed_mentions=NO_MENTIONS
             )
 
     @app_commands.command(name="now", description="Deliver a channel's digest now")
@@ -268,11 +261,6 @@ class DigestCommands(
         )
 
     # Helpers ----------------------------------------------------------------------------------
-
-    def news_commands(self) -> NewsCommands:
-        cog = self.bot.get_cog("NewsCommands")
-        assert cog is not None
-        return cog  # type: ignore[return-value]
 
     def target_channel(
         self, interaction: Interaction, channel: discord.abc.GuildChannel | None

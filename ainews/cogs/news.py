@@ -17,9 +17,9 @@ from discord import app_commands
 from discord.ext import commands
 
 from ainews.cards import NO_MENTIONS, article_embed, pack_embeds
-from ainews.store.catalog import StoredArticle, TopicStats, search_expression
+from ainews.cogs.topic_option import Topic
+from ainews.store.catalog import NewsCatalog, StoredArticle, TopicStats, search_expression
 from ainews.store.ledger import PostedArticle
-from ainews.topic_matching import suggest_topics
 from ainews.tree import (
     UNEXPECTED_ERROR_REPLY,
     UserFacingError,
@@ -56,21 +56,12 @@ class NewsCommands(commands.Cog):
     async def news(
         self,
         interaction: Interaction,
-        topic: str,
+        topic: Topic,
         count: Count = DEFAULT_COUNT,
         include_seen: bool = False,
         private: bool = False,
     ) -> None:
-        found = await self.known_topic(topic)
-        await self.show_newest(
-            interaction, found, count, include_seen=include_seen, private=private
-        )
-
-    @news.autocomplete("topic")
-    async def topic_autocomplete(
-        self, interaction: Interaction, current: str
-    ) -> list[app_commands.Choice[str]]:
-        return await topic_choices(self.bot, current)
+        await show_newest(interaction, topic, count, include_seen=include_seen, private=private)
 
     @app_commands.command(name="latest", description="The newest AI news on every topic")
     @app_commands.describe(
@@ -85,7 +76,7 @@ class NewsCommands(commands.Cog):
         include_seen: bool = False,
         private: bool = False,
     ) -> None:
-        await self.show_newest(interaction, None, count, include_seen=include_seen, private=private)
+        await show_newest(interaction, None, count, include_seen=include_seen, private=private)
 
     @app_commands.command(name="topics", description="Every topic, with its article count")
     async def topics(self, interaction: Interaction) -> None:
@@ -118,7 +109,7 @@ class NewsCommands(commands.Cog):
         assert interaction.channel_id is not None
         async with (
             deferred_if_slow(interaction, ephemeral=private),
-            self.bot.posting_lock(interaction.channel_id),
+            self.bot.posting_locks.for_channel(interaction.channel_id),
         ):
             found = await self.bot.catalog.search(query, limit=count)
             if not found:
@@ -126,53 +117,48 @@ class NewsCommands(commands.Cog):
                 raise UserFacingError(f"No articles match “{shown}”. Try fewer or other words.")
             await post_articles(interaction, found, private=private, more=None)
 
-    async def known_topic(self, typed: str) -> TopicStats:
-        found = await self.bot.catalog.topic(typed)
-        if found is not None:
-            return found
-        close = suggest_topics(await self.bot.catalog.topics(), typed, 5)
-        hint = f" Did you mean: {', '.join(t.name for t in close)}?" if close else ""
-        shown = discord.utils.escape_markdown(typed.strip()[:100])
-        raise UserFacingError(f"There is no topic “{shown}”.{hint} /topics lists them all.")
 
-    async def show_newest(
-        self,
-        interaction: Interaction,
-        topic: TopicStats | None,
-        count: int,
-        *,
-        include_seen: bool,
-        private: bool,
-    ) -> None:
-        assert interaction.channel_id is not None
-        async with (
-            deferred_if_slow(interaction, ephemeral=private),
-            self.bot.posting_lock(interaction.channel_id),
-        ):
-            found = await self.bot.catalog.newest(
-                topic=topic,
-                channel_id=None if include_seen else interaction.channel_id,
-                limit=count,
-            )
-            if not found:
-                raise UserFacingError(await self.caught_up_message(interaction, topic))
-            more = None if private else MoreNewsButton.for_topic(topic, count)
-            await post_articles(interaction, found, private=private, more=more)
+async def show_newest(
+    interaction: Interaction,
+    topic: TopicStats | None,
+    count: int,
+    *,
+    include_seen: bool,
+    private: bool,
+) -> None:
+    """The newest articles of ``topic`` (None: of every topic) not yet seen in the channel, as
+    cards, with a More button for the next page; /news, /latest and the More button."""
+    bot = interaction.client
+    assert interaction.channel_id is not None
+    async with (
+        deferred_if_slow(interaction, ephemeral=private),
+        bot.posting_locks.for_channel(interaction.channel_id),
+    ):
+        found = await bot.catalog.newest(
+            topics=None if topic is None else [topic],
+            channel_id=None if include_seen else interaction.channel_id,
+            limit=count,
+        )
+        if not found:
+            raise UserFacingError(await caught_up_message(interaction, topic))
+        more = None if private else MoreNewsButton.for_topic(topic, count)
+        await post_articles(interaction, found, private=private, more=more)
 
-    async def caught_up_message(self, interaction: Interaction, topic: TopicStats | None) -> str:
-        assert interaction.channel_id is not None
-        seen = await self.bot.ledger.posted_count(
-            interaction.channel_id, topic.key if topic else None
-        )
-        subject = f"on {topic.name}" if topic else ""
-        command = f"/news topic:{topic.name}" if topic else "/latest"
-        if not seen:
-            return f"There are no articles {subject or 'yet'}."
-        return (
-            f"You're caught up {subject or 'on everything'}: {seen} article"
-            f"{'s were' if seen != 1 else ' was'} already posted in this channel. "
-            f"Use `{command} include_seen:True` to see them again."
-        )
+
+async def caught_up_message(interaction: Interaction, topic: TopicStats | None) -> str:
+    assert interaction.channel_id is not None
+    seen = await interaction.client.ledger.posted_count(
+        interaction.channel_id, topic.key if topic else None
+    )
+    subject = f"on {topic.name}" if topic else ""
+    command = f"/news topic:{topic.name}" if topic else "/latest"
+    if not seen:
+        return f"There are no articles {subject or 'yet'}."
+    return (
+        f"You're caught up {subject or 'on everything'}: {seen} article"
+        f"{'s were' if seen != 1 else ' was'} already posted in this channel. "
+        f"Use `{command} include_seen:True` to see them again."
+    )
 
 
 class MoreNewsButton(
@@ -207,25 +193,14 @@ class MoreNewsButton(
         # discord.py only logs what a button's callback raises (the command tree's on_error is for
         # commands), which would leave the member with "This interaction failed": answer here.
         try:
-            cog = interaction.client.get_cog("NewsCommands")
-            assert isinstance(cog, NewsCommands)
-            topic = await topic_from_token(cog, self.topic_token)
+            topic = await topic_from_token(interaction.client.catalog, self.topic_token)
             count = max(1, min(self.count, 10))
-            await cog.show_newest(interaction, topic, count, include_seen=False, private=False)
+            await show_newest(interaction, topic, count, include_seen=False, private=False)
         except UserFacingError as error:
             await reply_privately(interaction, str(error))
         except Exception:
             log.exception("the More button %s failed", self.custom_id)
             await reply_privately(interaction, UNEXPECTED_ERROR_REPLY)
-
-
-async def topic_choices(bot: NewsBot, typed: str) -> list[app_commands.Choice[str]]:
-    """Autocomplete for a topic option: at most 25, busiest first, with article counts."""
-    topics = suggest_topics(await bot.catalog.topics(), typed)
-    return [
-        app_commands.Choice(name=f"{t.name} ({t.article_count})"[:100], value=t.name[:100])
-        for t in topics
-    ]
 
 
 def topic_token(topic: TopicStats | None) -> str:
@@ -238,10 +213,10 @@ def topic_token(topic: TopicStats | None) -> str:
     return f"#{zlib.crc32(topic.key.encode()):08x}"
 
 
-async def topic_from_token(cog: NewsCommands, token: str) -> TopicStats | None:
+async def topic_from_token(catalog: NewsCatalog, token: str) -> TopicStats | None:
     if token == ALL_TOPICS:
         return None
-    for topic in await cog.bot.catalog.topics():
+    for topic in await catalog.topics():
         if topic_token(topic) == token:
             return topic
     raise UserFacingError("That topic has no articles any more. /topics lists the current ones.")

@@ -30,7 +30,7 @@ class StatusCommands(commands.Cog):
         bot = self.bot
         embed = discord.Embed(title="AI news bot status", colour=discord.Colour.blurple())
         count = await bot.articles.count_active()
-        newest = await bot.catalog.newest(topic=None, channel_id=None, limit=1)
+        newest = await bot.catalog.newest(topics=None, channel_id=None, limit=1)
         corpus = f"{count} articles in {len(await bot.catalog.topics())} topics"
         if newest:
             article = newest[0].article
@@ -51,8 +51,8 @@ class StatusCommands(commands.Cog):
             ),
             inline=False,
         )
-        counts = await bot.deliverer.digests.status_counts()
-        next_due = await bot.deliverer.digests.next_due_at()
+        counts = await bot.digests.status_counts()
+        next_due = await bot.digests.next_due_at()
         digests = (
             f"{counts.get('active', 0)} active, {counts.get('failing', 0)} failing, "
             f"{counts.get('inactive', 0)} inactive"

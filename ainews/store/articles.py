@@ -9,7 +9,7 @@ from typing import Any, NamedTuple, cast
 from ainews.corpus.article import Article, article_to_json, indexed_fields_from_json
 from ainews.corpus.scan import KnownFile
 from ainews.corpus.urls import url_key
-from ainews.store.database import Database
+from ainews.store.database import Database, to_timestamp
 
 
 class ArticleRecord(NamedTuple):
@@ -33,7 +33,7 @@ class ArticleRecord(NamedTuple):
             excerpt=article.excerpt,
             provider_name=article.provider.name if article.provider else "",
             topics=article.topics,
-            published_at=int(article.published_at.timestamp()) if article.published_at else None,
+            published_at=to_timestamp(article.published_at) if article.published_at else None,
             url_keys=tuple({url_key(u) for u in article.urls}),
             related_url_keys=tuple({url_key(u) for item in article.related for u in item.urls}),
             data=article_to_json(article),

@@ -8,15 +8,13 @@ story.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from ainews.corpus.article import Article, article_from_json
-from ainews.store.database import Database
+from ainews.store.database import Database, from_timestamp
 
-#: Digest composition: below this many articles of its topics their rows are fetched first and
-#: sorted; above, the newest-first index is walked and each article checked for the topics.
-TOPIC_FIRST_BELOW = 2_000
 MAX_SEARCH_TERMS = 12
 #: How many newest-first index entries cost as much as one article row (about 0.6 and 5 us).
 _ROW_VS_ENTRY = 8
@@ -88,7 +86,7 @@ class NewsCatalog:
                 " ORDER BY c.articles DESC, tp.name"
             ) as cursor:
                 topics = [
-                    TopicStats(key, name, count, _from_timestamp(newest))
+                    TopicStats(key, name, count, from_timestamp(newest))
                     for key, name, count, newest in await cursor.fetchall()
                 ]
             async with self.database.connection.execute(
@@ -106,36 +104,52 @@ class NewsCatalog:
     async def newest(
         self,
         *,
-        topic: TopicStats | None,
+        topics: Sequence[TopicStats] | None,
         channel_id: int | None,
         limit: int,
     ) -> list[StoredArticle]:
-        """The newest active articles (of ``topic``), not yet posted in ``channel_id``."""
+        """The newest active articles (of any of ``topics``; None: of every topic), not yet
+        posted in ``channel_id``, one per story. /news asks for one topic, /latest for all, a
+        digest for its channel's topics."""
+        if topics is not None and not topics:
+            return []
         where = " AND a.active"
         if channel_id is not None:
             where += UNSEEN_IN_CHANNEL
-        params: dict[str, object] = {"channel": channel_id, "limit": limit * 2 + 4}
-        if topic is None:
+        wanted = limit * 2 + 4  # room for articles of stories already on the page
+        params: dict[str, object] = {"channel": channel_id, "limit": wanted}
+        keys = {f"t{number}": topic.key for number, topic in enumerate(topics or ())}
+        params.update(keys)
+        in_topics = f"t.topic_key IN ({', '.join(':' + name for name in keys)})"
+        if topics is None:
             sql = f"SELECT a.data, a.story_id FROM articles AS a WHERE a.active = 1{where}"
-        elif await self._rows_first(topic, channel_id, limit * 2 + 4):
+        elif await self._rows_first(topics, in_topics, params, wanted):
+            # An article of several of the topics comes once per topic: DISTINCT keeps one.
+            distinct = "DISTINCT " if len(topics) > 1 else ""
             sql = (
-                "SELECT a.data, a.story_id FROM article_topics AS t CROSS JOIN articles AS a"
-                f" ON a.id = t.article_id WHERE t.topic_key = :topic{where}"
+                f"SELECT {distinct}a.data, a.story_id, a.published_at, a.id"
+                " FROM article_topics AS t CROSS JOIN articles AS a"
+                f" ON a.id = t.article_id WHERE {in_topics}{where}"
             )
-            params["topic"] = topic.key
         else:
             sql = (
                 "SELECT a.data, a.story_id FROM articles AS a WHERE a.active = 1 AND EXISTS"
-                " (SELECT 1 FROM article_topics AS t WHERE t.topic_key = :topic"
+                f" (SELECT 1 FROM article_topics AS t WHERE {in_topics}"
                 f" AND t.article_id = a.id){where}"
             )
-            params["topic"] = topic.key
         sql += " ORDER BY a.published_at DESC, a.id LIMIT :limit"
         return _page(await self._rows(sql, params), limit)
 
-    async def _rows_first(self, topic: TopicStats, channel_id: int | None, rows: int) -> bool:
-        """Whether to fetch ``topic``'s rows first and sort them, rather than walk the
-        newest-first index checking each article for the topic, to find its newest ``rows``.
+    async def _rows_first(
+        self,
+        topics: Sequence[TopicStats],
+        in_topics: str,
+        params: dict[str, object],
+        rows: int,
+    ) -> bool:
+        """Whether to fetch the ``topics``' rows first and sort them, rather than walk the
+        newest-first index checking each article for the topics, to find the newest ``rows``
+        (the one place that chooses this plan, for /news and digests alike).
 
         Fetching the rows first reads one article row per topic article (a page each). A walk
         reads index entries only (migration 0003), ``_ROW_VS_ENTRY`` times cheaper each, but
@@ -146,19 +160,20 @@ class NewsCatalog:
         """
         if self._topics is None:
             await self.topics()
-        count, active = topic.article_count, self._active_articles
+        count = sum(topic.article_count for topic in topics)
+        active = max(self._active_articles, 1)
         rows_first = _ROW_VS_ENTRY * count * count
-        if rows_first <= rows * active or channel_id is None:
+        if rows_first <= rows * active or params["channel"] is None:
             return rows_first <= rows * active
         if rows_first > (count + rows) * active:  # a walk is cheaper even past every one posted
             return False
-        # Articles of the topic posted in the channel, counted up to where rows first win.
+        # Articles of the topics posted in the channel, counted up to where rows first win.
         enough = -(-rows_first // active) - rows
         async with self.database.connection.execute(
             "SELECT count(*) FROM (SELECT 1 FROM ledger AS l JOIN article_topics AS t"
-            " ON t.topic_key = :topic AND t.article_id = l.article_id"
+            f" ON {in_topics} AND t.article_id = l.article_id"
             " WHERE l.channel_id = :channel LIMIT :enough)",
-            {"topic": topic.key, "channel": channel_id, "enough": enough},
+            {**params, "enough": enough},
         ) as cursor:
             row = await cursor.fetchone()
         return row is not None and int(row[0]) >= enough
@@ -201,19 +216,9 @@ class NewsCatalog:
         return _page(found[:wanted], limit)
 
     async def _rows(self, sql: str, params: dict[str, object]) -> list[tuple[str, str]]:
-        """``(data, story_id)`` rows of ``sql``."""
+        """``(data, story_id)``, the first two columns of each row of ``sql``."""
         async with self.database.connection.execute(sql, params) as cursor:
-            return [(data, story_id) for data, story_id in await cursor.fetchall()]
-
-
-def one_per_story(found: list[StoredArticle], limit: int) -> list[StoredArticle]:
-    stories: set[str] = set()
-    page = []
-    for item in found:
-        if item.story_id not in stories:
-            stories.add(item.story_id)
-            page.append(item)
-    return page[:limit]
+            return [(row[0], row[1]) for row in await cursor.fetchall()]
 
 
 def _page(rows: list[tuple[str, str]], limit: int) -> list[StoredArticle]:
@@ -227,7 +232,3 @@ def _page(rows: list[tuple[str, str]], limit: int) -> list[StoredArticle]:
             stories.add(story_id)
             page.append(StoredArticle(article_from_json(data), story_id))
     return page
-
-
-def _from_timestamp(value: int | None) -> datetime | None:
-    return datetime.fromtimestamp(value, UTC) if value is not None else None

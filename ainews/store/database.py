@@ -13,8 +13,10 @@ import re
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
+from typing import overload
 
 import aiosqlite
 
@@ -27,6 +29,20 @@ BUSY_TIMEOUT_MS = 5_000
 #: smaller.
 NEW_DATABASE_PAGE_SIZE = 16_384
 _MIGRATION_NAME = re.compile(r"^(\d{4})_\w+\.sql$")
+
+
+def to_timestamp(moment: datetime) -> int:
+    """A moment as the store keeps it: whole seconds since the epoch (``moment`` is aware)."""
+    return int(moment.timestamp())
+
+
+@overload
+def from_timestamp(value: int) -> datetime: ...
+@overload
+def from_timestamp(value: int | None) -> datetime | None: ...
+def from_timestamp(value: int | None) -> datetime | None:
+    """A stored moment (seconds since the epoch) as an aware UTC datetime; None stays None."""
+    return datetime.fromtimestamp(value, UTC) if value is not None else None
 
 
 class StoreError(RuntimeError):

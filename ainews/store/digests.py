@@ -6,14 +6,14 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
 
 from ainews.corpus.article import article_from_json
-from ainews.digest import DigestPart
 from ainews.schedule import Schedule, describe_days, parse_days, parse_time
-from ainews.store.catalog import TOPIC_FIRST_BELOW, UNSEEN_IN_CHANNEL, StoredArticle, one_per_story
-from ainews.store.database import Database
+from ainews.store.catalog import UNSEEN_IN_CHANNEL, StoredArticle
+from ainews.store.database import Database, from_timestamp, to_timestamp
+from ainews.store.ledger import PostedArticle, insert_posted
 
 DigestStatus = Literal["active", "failing", "inactive"]
 #: Overflow counts stop here ("+1000 more"): counting every unposted article of a huge topic
@@ -37,6 +37,14 @@ class Digest:
 
 
 @dataclass(frozen=True, slots=True)
+class DigestPart:
+    """One message of a digest: its text and the articles whose cards it carries."""
+
+    text: str
+    articles: tuple[StoredArticle, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class PendingDelivery:
     id: int
     channel_id: int
@@ -45,14 +53,6 @@ class PendingDelivery:
     attempts: int
     parts: tuple[DigestPart, ...]
     sent_parts: frozenset[int]
-
-
-def _ts(moment: datetime) -> int:
-    return int(moment.timestamp())
-
-
-def _dt(value: int | None) -> datetime | None:
-    return datetime.fromtimestamp(value, UTC) if value is not None else None
 
 
 _DIGEST_COLUMNS = (
@@ -96,7 +96,7 @@ class DigestRepository:
                     schedule.timezone,
                     describe_days(schedule.days),
                     max_items,
-                    _ts(next_run_at),
+                    to_timestamp(next_run_at),
                     notify_channel_id,
                 ),
             )
@@ -130,7 +130,7 @@ class DigestRepository:
     async def due(self, now: datetime, limit: int = 1_000) -> list[Digest]:
         return await self._select(
             "WHERE d.status <> 'inactive' AND d.next_run_at <= ? ORDER BY d.next_run_at LIMIT ?",
-            (_ts(now), limit),
+            (to_timestamp(now), limit),
         )
 
     async def next_due_at(self) -> datetime | None:
@@ -138,7 +138,7 @@ class DigestRepository:
             "SELECT min(next_run_at) FROM digests WHERE status <> 'inactive'"
         ) as cursor:
             row = await cursor.fetchone()
-        return _dt(row[0]) if row else None
+        return from_timestamp(row[0]) if row else None
 
     async def status_counts(self) -> dict[str, int]:
         async with self.database.connection.execute(
@@ -147,7 +147,7 @@ class DigestRepository:
             return {status: count for status, count in await cursor.fetchall()}
 
     async def set_next_run(self, channel_id: int, next_run_at: datetime) -> None:
-        await self._update(channel_id, "next_run_at = ?", (_ts(next_run_at),))
+        await self._update(channel_id, "next_run_at = ?", (to_timestamp(next_run_at),))
 
     async def set_notify_channel(self, guild_id: int, channel_id: int) -> None:
         async with self.database.transaction() as db:
@@ -161,7 +161,7 @@ class DigestRepository:
             channel_id,
             "last_delivered_at = ?, failure = NULL, failure_notified = 0,"
             " status = CASE status WHEN 'failing' THEN 'active' ELSE status END",
-            (_ts(when),),
+            (to_timestamp(when),),
         )
 
     async def mark_failing(self, channel_id: int, reason: str) -> None:
@@ -186,31 +186,6 @@ class DigestRepository:
             return cursor.rowcount
 
     # What a digest would post ---------------------------------------------------------------
-
-    async def unposted_articles(self, digest: Digest, topic_sizes: int) -> list[StoredArticle]:
-        """Newest active articles of the digest's topics whose stories this channel has not
-        seen, one per story, at most ``max_items``. ``topic_sizes`` (the topics' article count)
-        picks the query plan, as in :meth:`NewsCatalog.newest`."""
-        topic_match = "SELECT topic_key FROM digest_topics WHERE channel_id = :channel"
-        if topic_sizes < TOPIC_FIRST_BELOW:
-            sql = (
-                "SELECT DISTINCT a.data, a.story_id, a.published_at, a.id"
-                " FROM article_topics AS t CROSS JOIN articles AS a ON a.id = t.article_id"
-                f" WHERE t.topic_key IN ({topic_match})"
-                f" AND a.active{UNSEEN_IN_CHANNEL}"
-            )
-        else:
-            sql = (
-                "SELECT a.data, a.story_id, a.published_at, a.id FROM articles AS a"
-                " WHERE a.active = 1 AND EXISTS (SELECT 1 FROM article_topics AS t"
-                f" WHERE t.article_id = a.id AND t.topic_key IN ({topic_match})){UNSEEN_IN_CHANNEL}"
-            )
-        sql += " ORDER BY a.published_at DESC, a.id LIMIT :limit"
-        params = {"channel": digest.channel_id, "limit": digest.max_items * 2 + 4}
-        async with self.database.connection.execute(sql, params) as cursor:
-            rows = await cursor.fetchall()
-        found = [StoredArticle(article_from_json(row[0]), row[1]) for row in rows]
-        return one_per_story(found, digest.max_items)
 
     async def unposted_count(
         self, channel_id: int, topic_key: str, *, excluding_stories: Sequence[str] = ()
@@ -251,7 +226,13 @@ class DigestRepository:
             cursor = await db.execute(
                 "INSERT INTO deliveries (channel_id, guild_id, marker, state, contents, created_at)"
                 " VALUES (?, ?, ?, 'pending', ?, ?)",
-                (channel_id, guild_id, marker, json.dumps([p.text for p in parts]), _ts(now)),
+                (
+                    channel_id,
+                    guild_id,
+                    marker,
+                    json.dumps([p.text for p in parts]),
+                    to_timestamp(now),
+                ),
             )
             delivery_id = cursor.lastrowid
             assert delivery_id is not None
@@ -267,7 +248,7 @@ class DigestRepository:
             if next_run_at is not None:
                 await db.execute(
                     "UPDATE digests SET next_run_at = ? WHERE channel_id = ?",
-                    (_ts(next_run_at), channel_id),
+                    (to_timestamp(next_run_at), channel_id),
                 )
         return delivery_id
 
@@ -282,7 +263,7 @@ class DigestRepository:
             params.append(channel_id)
         if retry_due_by is not None:
             where += " AND (d.retry_at IS NULL OR d.retry_at <= ?)"
-            params.append(_ts(retry_due_by))
+            params.append(to_timestamp(retry_due_by))
         db = self.database.connection
         async with db.execute(
             "SELECT d.id, d.channel_id, d.guild_id, d.marker, d.attempts, d.contents,"
@@ -328,20 +309,17 @@ class DigestRepository:
                 " VALUES (?, ?, ?)",
                 (delivery.id, part, message_id),
             )
-            await db.executemany(
-                "INSERT INTO ledger (guild_id, channel_id, message_id, article_id, story_id,"
-                " source, posted_at) VALUES (?, ?, ?, ?, ?, 'digest', ?)",
-                [
-                    (
-                        delivery.guild_id,
-                        delivery.channel_id,
-                        message_id,
-                        item.article.id,
-                        item.story_id,
-                        _ts(posted_at),
-                    )
+            await insert_posted(
+                db,
+                guild_id=delivery.guild_id,
+                channel_id=delivery.channel_id,
+                message_id=message_id,
+                articles=[
+                    PostedArticle(item.article.id, item.story_id)
                     for item in delivery.parts[part].articles
                 ],
+                source="digest",
+                posted_at=posted_at,
             )
 
     async def finish_delivery(
@@ -350,7 +328,7 @@ class DigestRepository:
         async with self.database.transaction() as db:
             await db.execute(
                 "UPDATE deliveries SET state = ?, error = ?, finished_at = ? WHERE id = ?",
-                (state, error, _ts(now), delivery_id),
+                (state, error, to_timestamp(now), delivery_id),
             )
 
     async def postpone_delivery(self, delivery_id: int, retry_at: datetime, error: str) -> None:
@@ -358,7 +336,7 @@ class DigestRepository:
             await db.execute(
                 "UPDATE deliveries SET attempts = attempts + 1, retry_at = ?, error = ?"
                 " WHERE id = ?",
-                (_ts(retry_at), error, delivery_id),
+                (to_timestamp(retry_at), error, delivery_id),
             )
 
     # Helpers --------------------------------------------------------------------------------
@@ -381,12 +359,12 @@ class DigestRepository:
                 guild_id=row[1],
                 schedule=Schedule(parse_time(row[2]), row[3], parse_days(row[4])),
                 max_items=row[5],
-                next_run_at=datetime.fromtimestamp(row[6], UTC),
+                next_run_at=from_timestamp(row[6]),
                 status=row[7],
                 failure=row[8],
                 failure_notified=bool(row[9]),
                 notify_channel_id=row[10],
-                last_delivered_at=_dt(row[11]),
+                last_delivered_at=from_timestamp(row[11]),
                 topic_keys=tuple(sorted(row[12].split("\x1f"))) if row[12] else (),
             )
             for row in rows

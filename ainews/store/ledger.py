@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from ainews.store.database import Database
+import aiosqlite
+
+from ainews.store.database import Database, to_timestamp
 
 PostSource = Literal["command", "digest"]
 
@@ -20,6 +22,30 @@ PostSource = Literal["command", "digest"]
 class PostedArticle:
     article_id: str
     story_id: str
+
+
+async def insert_posted(
+    db: aiosqlite.Connection,
+    *,
+    guild_id: int | None,
+    channel_id: int,
+    message_id: int,
+    articles: Sequence[PostedArticle],
+    source: PostSource,
+    posted_at: datetime,
+) -> None:
+    """Write the ledger rows of one accepted message, inside the caller's transaction (the one
+    place that writes the ledger: commands through :meth:`Ledger.record_posted`, digests with
+    their delivery's progress)."""
+    when = to_timestamp(posted_at)
+    await db.executemany(
+        "INSERT INTO ledger (guild_id, channel_id, message_id, article_id, story_id,"
+        " source, posted_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [
+            (guild_id, channel_id, message_id, a.article_id, a.story_id, source, when)
+            for a in articles
+        ],
+    )
 
 
 class Ledger:
@@ -38,21 +64,14 @@ class Ledger:
     ) -> None:
         """Record that ``message_id`` in ``channel_id`` carried ``articles``."""
         async with self.database.transaction() as db:
-            await db.executemany(
-                "INSERT INTO ledger (guild_id, channel_id, message_id, article_id, story_id,"
-                " source, posted_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        guild_id,
-                        channel_id,
-                        message_id,
-                        a.article_id,
-                        a.story_id,
-                        source,
-                        int(posted_at.timestamp()),
-                    )
-                    for a in articles
-                ],
+            await insert_posted(
+                db,
+                guild_id=guild_id,
+                channel_id=channel_id,
+                message_id=message_id,
+                articles=articles,
+                source=source,
+                posted_at=posted_at,
             )
 
     async def posted_count(self, channel_id: int, topic_key: str | None = None) -> int:

@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from ainews.app import Clock, NewsBot, utc_now
+from ainews.app import NewsBot
+from ainews.clock import Clock, utc_now
 from ainews.demo import sandbox_settings
 from ainews.digest import find_marker
 from ainews.settings import SAMPLE_CORPUS, Settings
@@ -170,7 +171,7 @@ async def eventually(check: Callable[[], bool | Awaitable[bool]], within: float 
 
 async def scheduler_settled(bot: NewsBot) -> bool:
     """No delivery in progress and every active digest scheduled in the bot's future."""
-    digests = bot.deliverer.digests
+    digests = bot.digests
     if await digests.pending_deliveries():
         return False
     next_due = await digests.next_due_at()

@@ -162,7 +162,7 @@ async def test_a_restart_keeps_what_was_posted(sandbox: Sandbox, world: NewsWorl
             channel=world.news,
             options={"topic": "Microsoft AI", "count": 10},
         )
-        async with bot.posting_lock(world.news.id):  # recorded: a later restart
+        async with bot.posting_locks.for_channel(world.news.id):  # recorded: a later restart
             pass
     assert first.embeds and not first.ephemeral
 

@@ -284,7 +284,9 @@ async def test_long_articles_are_split_over_messages_within_limits_and_all_recor
     # Only the last message carries the More button.
     assert [bool(m.custom_ids()) for m in messages] == [False] * (len(messages) - 1) + [True]
 
-    async with hostile_bot.posting_lock(world.news.id):  # the command has finished recording
+    async with hostile_bot.posting_locks.for_channel(
+        world.news.id
+    ):  # the command has finished recording
         rows = await hostile_bot.database.connection.execute_fetchall(
             "SELECT message_id, article_id FROM ledger WHERE channel_id = ?", (world.news.id,)
         )

@@ -220,7 +220,7 @@ async def test_a_digest_for_an_unknown_channel_is_failing(
     sandbox: Sandbox, world: NewsWorld, clocked_bot: NewsBot, clock: SettableClock
 ) -> None:
     ghost = sandbox.world.snowflakes.next()  # a channel id Discord does not know
-    await clocked_bot.deliverer.digests.subscribe(
+    await clocked_bot.digests.subscribe(
         channel_id=ghost,
         guild_id=world.guild.id,
         topic_key="ai",
@@ -237,7 +237,7 @@ async def test_a_digest_for_an_unknown_channel_is_failing(
 
     assert result.outcome is Outcome.FAILED and result.reason == "the channel no longer exists"
     assert sandbox.counters.statuses[404] == not_found + 1
-    digest = await clocked_bot.deliverer.digests.get(ghost)
+    digest = await clocked_bot.digests.get(ghost)
     assert digest is not None and digest.status == "failing"
     assert [f"<#{ghost}>" in notice for notice in notices(sandbox, world)] == [True]
     clock.advance(minutes=10)
@@ -284,7 +284,7 @@ async def test_server_errors_are_retried_with_backoff_and_the_digest_arrives_onc
     assert len(parts) == 1 and len(card_titles(parts)) == 2
     assert len(await ledger_rows(clocked_bot, world.news.id)) == 2
     assert notices(sandbox, world) == []
-    digest = await clocked_bot.deliverer.digests.get(world.news.id)
+    digest = await clocked_bot.digests.get(world.news.id)
     assert digest is not None and digest.status == "active"
 
 
@@ -306,7 +306,7 @@ async def test_when_retries_run_out_the_digest_is_failing_and_the_next_run_deliv
     assert posts.since() == tries + 1  # every try, then the notice
     (notice,) = notices(sandbox, world)
     assert f"gave up after {tries} tries" in notice
-    digest = await clocked_bot.deliverer.digests.get(world.news.id)
+    digest = await clocked_bot.digests.get(world.news.id)
     assert digest is not None and digest.status == "failing"
 
     clock.set(datetime(2027, 2, 2, 9, 0, tzinfo=UTC))
@@ -398,7 +398,7 @@ async def test_another_http_error_fails_the_delivery_instead_of_retrying_it_fore
         clock.advance(minutes=10)
         assert await clocked_bot.deliverer.run_due() == []
     assert posts.since() == 2  # the attempt and the notice
-    assert await clocked_bot.deliverer.digests.pending_deliveries() == []
+    assert await clocked_bot.digests.pending_deliveries() == []
 
 
 async def test_a_retry_racing_digest_now_records_each_article_once(
@@ -409,7 +409,7 @@ async def test_a_retry_racing_digest_now_records_each_article_once(
     clock.set(MONDAY_RUN)
     (postponed,) = await clocked_bot.deliverer.run_due()
     assert postponed.outcome is Outcome.RETRYING
-    digest = await clocked_bot.deliverer.digests.get(world.news.id)
+    digest = await clocked_bot.digests.get(world.news.id)
     assert digest is not None
 
     # The retry falls due while an admin runs /digest now: both want the pending delivery.
@@ -436,7 +436,7 @@ async def test_a_deleted_channel_deactivates_its_digest(
     sandbox.delete_channel(world.news)
 
     async def inactive() -> bool:
-        digest = await clocked_bot.deliverer.digests.get(world.news.id)
+        digest = await clocked_bot.digests.get(world.news.id)
         return digest is not None and digest.status == "inactive"
 
     await eventually(inactive)
@@ -460,7 +460,7 @@ async def test_the_bot_removed_from_the_server_deactivates_its_digests(
     sandbox.remove_bot(world.guild)
 
     async def all_inactive() -> bool:
-        digests = await clocked_bot.deliverer.digests.for_guild(world.guild.id)
+        digests = await clocked_bot.digests.for_guild(world.guild.id)
         return len(digests) == 2 and all(d.status == "inactive" for d in digests)
 
     await eventually(all_inactive)
@@ -469,7 +469,7 @@ async def test_the_bot_removed_from_the_server_deactivates_its_digests(
         clock.set(datetime(2027, 2, day, 9, 0, tzinfo=UTC))
         assert await clocked_bot.deliverer.run_due() == []
     assert sum(sandbox.counters.requests.values()) == requests  # not a single request
-    digest = await clocked_bot.deliverer.digests.get(world.news.id)
+    digest = await clocked_bot.digests.get(world.news.id)
     assert digest is not None and digest.failure == "the bot left the server"
 
     # Invited back, an admin subscribing again brings the digest back.

@@ -84,7 +84,7 @@ async def test_subscribe_confirms_privately_with_the_schedule_and_next_run(
     # Monday 08:00 UTC is 09:00 in Paris: the next 07:30 is Tuesday's, 06:30 UTC.
     assert discord_time(datetime(2027, 2, 2, 6, 30, tzinfo=UTC)) in content
     assert sandbox.channel_messages(world.news) == []
-    digest = await clocked_bot.deliverer.digests.get(world.news.id)
+    digest = await clocked_bot.digests.get(world.news.id)
     assert digest is not None and digest.topic_keys == ("robotics",)
     assert digest.next_run_at == datetime(2027, 2, 2, 6, 30, tzinfo=UTC)
 
@@ -153,7 +153,7 @@ async def test_unsubscribe_removes_a_topic_then_the_digest(
 
     first = await digest_command(sandbox, world, "unsubscribe", topic="Robotics")
     assert first.ephemeral and "no longer gets Robotics" in (first.content or "")
-    digest = await clocked_bot.deliverer.digests.get(world.news.id)
+    digest = await clocked_bot.digests.get(world.news.id)
     assert digest is not None and digest.topic_keys == ("ai hardware",)
 
     again = await digest_command(sandbox, world, "unsubscribe", topic="Robotics")
@@ -161,7 +161,7 @@ async def test_unsubscribe_removes_a_topic_then_the_digest(
 
     last = await digest_command(sandbox, world, "unsubscribe", topic="AI Hardware")
     assert "the digest is removed" in (last.content or "")
-    assert await clocked_bot.deliverer.digests.get(world.news.id) is None
+    assert await clocked_bot.digests.get(world.news.id) is None
 
 
 # What a digest posts ----------------------------------------------------------------------------
@@ -210,7 +210,7 @@ async def test_nothing_new_means_no_message(
     (result,) = await clocked_bot.deliverer.run_due()
     assert result.outcome.value == "nothing new"
     assert len(sandbox.channel_messages(world.news)) == posted
-    digest = await clocked_bot.deliverer.digests.get(world.news.id)
+    digest = await clocked_bot.digests.get(world.news.id)
     assert digest is not None and digest.next_run_at == datetime(2027, 2, 2, 9, 0, tzinfo=UTC)
 
 
@@ -265,7 +265,7 @@ async def test_schedule_fires_at_the_local_time_and_not_before(
     clock.advance(minutes=30)
     assert await clocked_bot.deliverer.run_due() == []
     assert len(digests_posted(sandbox, world.news)) == 1
-    digest = await clocked_bot.deliverer.digests.get(world.news.id)
+    digest = await clocked_bot.digests.get(world.news.id)
     assert digest is not None and digest.next_run_at == datetime(2027, 2, 3, 4, 0, tzinfo=UTC)
 
 
@@ -308,7 +308,7 @@ async def test_dst_days_in_paris_post_once_at_the_right_time(
     assert len(digests) == 3
     headers = [parts[0].content.splitlines()[0] for parts in digests.values()]
     assert "Sunday 28 March 2027" in headers[0] and "Sunday 31 October 2027" in headers[2]
-    digest = await clocked_bot.deliverer.digests.get(world.news.id)
+    digest = await clocked_bot.digests.get(world.news.id)
     assert digest is not None and digest.next_run_at == datetime(2027, 11, 1, 1, 30, tzinfo=UTC)
 
 
@@ -325,7 +325,7 @@ async def test_after_three_days_down_only_the_latest_digest_is_sent_once(
         await eventually(lambda: bool(digests_posted(sandbox, world.news)))
         await eventually(lambda: scheduler_settled(bot))
         assert await bot.deliverer.run_due() == []
-        digest = await bot.deliverer.digests.get(world.news.id)
+        digest = await bot.digests.get(world.news.id)
 
     (parts,) = digests_posted(sandbox, world.news).values()
     assert len(card_titles(parts)) == 2
@@ -428,7 +428,7 @@ async def test_bad_schedule_values_are_refused_privately_saying_what_is_accepted
 
     assert result.ephemeral
     assert f"“{value}”" in (result.content or "") and explained in (result.content or "")
-    assert await clocked_bot.deliverer.digests.get(world.news.id) is None
+    assert await clocked_bot.digests.get(world.news.id) is None
 
 
 async def test_unknown_topic_is_refused_with_suggestions(
@@ -436,7 +436,7 @@ async def test_unknown_topic_is_refused_with_suggestions(
 ) -> None:
     result = await digest_command(sandbox, world, "subscribe", topic="robotcs")
     assert result.ephemeral and "Robotics" in (result.content or "")
-    assert await clocked_bot.deliverer.digests.get(world.news.id) is None
+    assert await clocked_bot.digests.get(world.news.id) is None
 
 
 async def test_members_without_manage_server_neither_see_nor_can_run_digest(
@@ -463,7 +463,7 @@ async def test_members_without_manage_server_neither_see_nor_can_run_digest(
         assert refused.content == "You need the Manage Guild permission to use this command."
 
     assert sandbox.channel_messages(world.news) == []
-    digest = await clocked_bot.deliverer.digests.get(world.news.id)
+    digest = await clocked_bot.digests.get(world.news.id)
     assert digest is not None and digest.topic_keys == ("ai",)
     assert digest.schedule.describe() == "09:00 UTC, daily"
 

@@ -187,8 +187,8 @@ async def subscribe_due_digest(sandbox: Sandbox, world: NewsWorld, bot: NewsBot)
         options={"topic": "Robotics", "max_items": 2},
     )
     assert subscribed.ephemeral and "now gets" in (subscribed.content or "")
-    await bot.deliverer.digests.set_next_run(world.news.id, bot.clock() - timedelta(minutes=1))
-    digest = await bot.deliverer.digests.get(world.news.id)
+    await bot.digests.set_next_run(world.news.id, bot.clock() - timedelta(minutes=1))
+    digest = await bot.digests.get(world.news.id)
     assert digest is not None and await bot.deliverer.compose(digest)  # something to post
 
 
@@ -197,7 +197,7 @@ async def test_after_stop_accepting_no_delivery_starts_and_shutdown_closes(
 ) -> None:
     async with start_news_bot(sandbox, world.settings) as bot:
         await subscribe_due_digest(sandbox, world, bot)
-        digest = await bot.deliverer.digests.get(world.news.id)
+        digest = await bot.digests.get(world.news.id)
         assert digest is not None
 
         bot.deliverer.stop_accepting()
@@ -206,9 +206,9 @@ async def test_after_stop_accepting_no_delivery_starts_and_shutdown_closes(
         result = await bot.deliverer.deliver(digest, scheduled=False)
         assert result.outcome is Outcome.SHUTTING_DOWN
         assert sandbox.channel_messages(world.news) == []
-        assert await bot.deliverer.digests.pending_deliveries() == []
+        assert await bot.digests.pending_deliveries() == []
         # Still due: the next start delivers it.
-        due = await bot.deliverer.digests.due(bot.clock())
+        due = await bot.digests.due(bot.clock())
         assert [d.channel_id for d in due] == [world.news.id]
 
         caplog.set_level("INFO", logger="ainews.app")
@@ -234,7 +234,7 @@ async def test_shutdown_lets_a_delivery_under_way_finish_first(
             stopping = asyncio.create_task(bot.shutdown())
             await asyncio.sleep(0.3)
             assert not stopping.done() and not bot.is_closed()
-            digest = await bot.deliverer.digests.get(world.news.id)
+            digest = await bot.digests.get(world.news.id)
             assert digest is not None
             late = await bot.deliverer.deliver(digest, scheduled=False)
             assert late.outcome is Outcome.SHUTTING_DOWN
@@ -248,7 +248,7 @@ async def test_shutdown_lets_a_delivery_under_way_finish_first(
             delivering.cancel()
         assert delivered.outcome is Outcome.SENT
         assert bot.is_closed()
-        assert await bot.deliverer.digests.pending_deliveries() == []
+        assert await bot.digests.pending_deliveries() == []
         assert len(sandbox.channel_messages(world.news)) == 1
 
 

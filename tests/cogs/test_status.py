@@ -81,7 +81,7 @@ async def test_status_shows_corpus_rescan_digests_version_and_uptime(
             [
                 digest.next_run_at
                 for channel in (world.news, world.other)
-                if (digest := await bot.deliverer.digests.get(channel.id)) is not None
+                if (digest := await bot.digests.get(channel.id)) is not None
             ]
         )
         assert digests[1] == f"Next digest: {relative(first)}"
