@@ -1,129 +1,22 @@
-"""Shared fixtures: article files in the seed's format, a temp corpus folder, a temp database.
+"""Shared fixtures: article files in the seed's format, a temp corpus folder, a temp database,
+a clean environment, and the hostile files every parser must reject with a clear reason.
 
-Helpers are handed out as fixtures (``article_text``, ``write_article``) rather than imported,
-since ``conftest`` is not a package module. Overrides name front-matter fields; ``None`` leaves
-the field out, and ``extra_yaml`` is appended verbatim for cases a Python value cannot express.
+The helpers behind them (writing articles, the sandboxed world) are in ``tests/helpers.py``;
+the sandbox fixtures (``sandbox``, ``sandbox_config``) come from the ``discord_sandbox`` pytest
+plugin, registered by the package's ``pytest11`` entry point.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ainews.settings import SAMPLE_CORPUS
 from ainews.store.database import Database
-
-SEED_FILE = SAMPLE_CORPUS / "sony-microsoft-ai-imaging-chip.md"
-
-#: Every setting the bot reads; cleared for each settings and CLI test.
-SETTING_NAMES = (
-    "DISCORD_TOKEN",
-    "DISCORD_API_BASE",
-    "DISCORD_GATEWAY_URL",
-    "NEWS_DIR",
-    "DATABASE_PATH",
-    "COMMAND_GUILD_IDS",
-    "NEWS_RESCAN_SECONDS",
-    "LOG_LEVEL",
-)
-
-
-def default_fields(slug: str) -> dict[str, Any]:
-    """Front matter like the seed's, naming a distinct article for each ``slug``."""
-    return {
-        "category": "news",
-        "title": f"Article {slug} about AI imaging chips",
-        "excerpt": f"Excerpt for {slug}: a chip that analyses video without sending data away.",
-        "publishedDateTime": datetime(2020, 5, 19, 4, 12, tzinfo=UTC),
-        "webUrl": f"https://news.example.com/tech/{slug}",
-        "ampWebUrl": f"https://amp.news.example.com/tech/{slug}",
-        "cdnAmpWebUrl": f"https://amp-news-example-com.cdn.ampproject.org/c/s/amp.news.example.com/tech/{slug}",
-        "type": "article",
-        "quality": 115,
-        "heat": -1,
-        "published": False,
-        "provider": {
-            "name": "Example News",
-            "domain": "news.example.com",
-            "images": [
-                {"url": "https://static.example.net/news-50x50.png", "width": 50, "height": 50}
-            ],
-        },
-        "topics": ["AI Hardware", "AI"],
-        "images": [
-            {
-                "url": f"https://images.example.org/{slug}.jpg",
-                "width": 1200,
-                "height": 630,
-                "title": f"Article {slug}",
-            }
-        ],
-    }
-
-
-def _scalar(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, datetime):
-        return value.isoformat().replace("+00:00", "Z")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)  # a JSON string is a YAML double-quoted one
-    if value == {} or value == []:
-        return json.dumps(value)
-    raise TypeError(f"cannot write {value!r} as YAML")
-
-
-def _block(value: dict[str, Any] | list[Any], indent: int) -> list[str]:
-    """Block mappings and sequences as curators' tools write them (2 spaces, compact ``- k: v``)."""
-    pad = " " * indent
-    lines: list[str] = []
-    pairs = value.items() if isinstance(value, dict) else ((None, item) for item in value)
-    for key, item in pairs:
-        lead = f"{pad}{key}:" if isinstance(value, dict) else f"{pad}-"
-        if isinstance(item, dict | list) and item:
-            nested = _block(item, indent + 2)
-            if isinstance(value, dict):
-                lines += [lead, *nested]
-            else:
-                lines += [f"{lead} {nested[0].lstrip()}", *nested[1:]]
-        else:
-            lines.append(f"{lead} {_scalar(item)}")
-    return lines
-
-
-def make_article_text(
-    slug: str = "seedlike", *, extra_yaml: str = "", body: str = "Body text.\n", **overrides: Any
-) -> str:
-    fields = default_fields(slug)
-    for name, value in overrides.items():
-        if value is None:
-            fields.pop(name, None)
-        else:
-            fields[name] = value
-    front_matter = "\n".join(_block(fields, 0)) + "\n" + extra_yaml
-    return f"---\n{front_matter.rstrip(chr(10))}\n---\n\n{body}"
-
-
-def write_article_file(directory: Path, name: str, **overrides: Any) -> Path:
-    """Write ``directory/name`` (``.md`` added when there is no suffix) in the seed's format."""
-    path = directory / name
-    if not path.suffix:
-        path = path.with_suffix(".md")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(make_article_text(path.stem, **overrides), encoding="utf-8")
-    return path
+from tests.helpers import SEED_FILE, SETTING_NAMES, make_article_text, write_article_file
 
 
 @pytest.fixture

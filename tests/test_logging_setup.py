@@ -19,7 +19,7 @@ from ainews.logging_setup import REDACTED, SecretRedactor, setup_logging
 from ainews.settings import SAMPLE_CORPUS
 from discord_sandbox import Permission
 from discord_sandbox.sandbox import Sandbox
-from tests.cogs.conftest import start_news_bot
+from tests.helpers import start_news_bot
 
 BOT_TOKEN = "MTA4OTk5ODg3NjU0MzIxMA.GabcDE.k3yb0ardC4tW4lk3dOnTh1sT0k3nPl34s3xyz"
 INTERACTION_TOKEN = (

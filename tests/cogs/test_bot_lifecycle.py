@@ -18,8 +18,7 @@ from ainews.app import NewsBot, run_bot
 from ainews.cogs.corpus_watch import CorpusWatch, rescan_corpus
 from ainews.discord_endpoints import current_discord_endpoints, point_discord_at
 from discord_sandbox.sandbox import Sandbox
-from tests.cogs.conftest import NewsWorld, start_news_bot
-from tests.conftest import write_article_file
+from tests.helpers import NewsWorld, start_news_bot, write_article_file
 
 OUR_COMMANDS = {"news", "latest", "topics", "search"}
 

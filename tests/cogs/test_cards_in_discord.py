@@ -24,8 +24,7 @@ from discord_sandbox.interactions import InteractionResult
 from discord_sandbox.sandbox import Sandbox
 from discord_sandbox.state import Json, Message
 from discord_sandbox.validation import embed_text_length
-from tests.cogs.conftest import NewsWorld, start_news_bot
-from tests.conftest import write_article_file
+from tests.helpers import NewsWorld, start_news_bot, write_article_file
 
 HOSTILE = "Hostile Cards"
 LONG_READS = "Long Reads"

@@ -19,8 +19,7 @@ from discord_sandbox.errors import SandboxUsageError
 from discord_sandbox.interactions import InteractionResult
 from discord_sandbox.sandbox import Sandbox
 from discord_sandbox.state import Channel, Json, Message
-from tests.cogs.conftest import NewsWorld, start_news_bot
-from tests.conftest import write_article_file
+from tests.helpers import NewsWorld, start_news_bot, write_article_file
 
 
 class SlowQuery:

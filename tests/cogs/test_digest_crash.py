@@ -42,8 +42,7 @@ from ainews.store.digests import DigestRepository
 from discord_sandbox import Channel, Permission
 from discord_sandbox.faults import HeldRequest
 from discord_sandbox.sandbox import Sandbox
-from tests.cogs.conftest import eventually, write_long_articles
-from tests.conftest import SETTING_NAMES
+from tests.helpers import SETTING_NAMES, eventually, write_long_articles
 
 MESSAGES = "/channels/{channel_id}/messages"
 PARTS = 4

@@ -20,7 +20,7 @@ from ainews.digest import find_marker
 from ainews.schedule import Schedule
 from discord_sandbox import Permission, RateLimits, SandboxConfig
 from discord_sandbox.sandbox import Sandbox
-from tests.cogs.conftest import (
+from tests.helpers import (
     NewsWorld,
     SettableClock,
     card_titles,

@@ -17,7 +17,7 @@ from discord_sandbox import Permission
 from discord_sandbox.errors import SandboxUsageError
 from discord_sandbox.interactions import InteractionResult
 from discord_sandbox.sandbox import Sandbox
-from tests.cogs.conftest import (
+from tests.helpers import (
     NewsWorld,
     SettableClock,
     card_titles,

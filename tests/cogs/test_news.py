@@ -6,7 +6,7 @@ import pytest
 
 from ainews.app import NewsBot
 from discord_sandbox.sandbox import Sandbox
-from tests.cogs.conftest import NewsWorld, start_news_bot
+from tests.helpers import NewsWorld, start_news_bot
 
 
 def titles(embeds: list[dict]) -> list[str]:

@@ -26,7 +26,7 @@ from ainews.delivery import Outcome
 from discord_sandbox.interactions import InteractionResult
 from discord_sandbox.sandbox import Sandbox
 from discord_sandbox.state import Channel, Member
-from tests.cogs.conftest import NewsWorld, start_news_bot
+from tests.helpers import NewsWorld, start_news_bot
 
 #: How long ``ainews run`` may take to stop after a signal (its delivery grace is 10 s).
 STOP_WITHIN = 15.0

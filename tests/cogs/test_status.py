@@ -10,8 +10,7 @@ import pytest
 from ainews import __version__
 from discord_sandbox import Permission, SandboxUsageError
 from discord_sandbox.sandbox import Sandbox
-from tests.cogs.conftest import NewsWorld, start_news_bot
-from tests.conftest import write_article_file
+from tests.helpers import NewsWorld, start_news_bot, write_article_file
 
 NEWEST_TITLE = "Tidal observatory's forecasting model warns of storm surges three days ahead"
 NEWEST_AT = datetime(2031, 3, 4, 5, 6, tzinfo=UTC)
