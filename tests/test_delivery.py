@@ -1,0 +1,288 @@
+"""Digest delivery on its own: a real database with the sample corpus, and a stand-in for the
+three Discord calls (no sandbox). Exactly once across crashes, refusals and Discord failures."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+
+import discord
+import pytest
+
+from ainews.delivery import (
+    RETRY_DELAYS,
+    DigestDeliverer,
+    Outcome,
+    PostedMessage,
+    PostFailed,
+    PostRefused,
+)
+from ainews.digest import find_marker
+from ainews.ingest import ingest_corpus
+from ainews.pacing import Pacer
+from ainews.posting_locks import PostingLocks
+from ainews.schedule import Schedule
+from ainews.settings import SAMPLE_CORPUS
+from ainews.store.articles import ArticleRepository
+from ainews.store.catalog import NewsCatalog
+from ainews.store.database import Database
+from ainews.store.digests import DigestRepository
+from tests.helpers import SettableClock
+
+GUILD, NEWS, ADMINS, SYSTEM = 1, 10, 20, 30
+NINE_UTC = Schedule(time(9, 0), "UTC", frozenset(range(7)))
+
+
+@dataclass
+class Sent:
+    channel_id: int
+    content: str
+    embeds: list[discord.Embed]
+    nonce: str | None
+    id: int
+
+
+@dataclass
+class RecordingChannels:
+    """Discord as delivery sees it: messages land in ``sent``; a channel in ``refuse`` refuses
+    with that reason, ``fail`` makes every send fail; ``lose_answer`` posts the message but
+    raises as a lost reply would."""
+
+    sent: list[Sent] = field(default_factory=list)
+    refuse: dict[int, str] = field(default_factory=dict)
+    fail: str | None = None
+    lose_answer: bool = False
+
+    async def send(
+        self,
+        channel_id: int,
+        guild_id: int | None,
+        *,
+        content: str,
+        embeds: Sequence[discord.Embed] = (),
+        nonce: str | None = None,
+    ) -> int:
+        if channel_id in self.refuse:
+            raise PostRefused(self.refuse[channel_id])
+        if self.fail is not None:
+            raise PostFailed(self.fail)
+        message = Sent(channel_id, content, list(embeds), nonce, 1_000 + len(self.sent))
+        self.sent.append(message)
+        if self.lose_answer:
+            raise PostFailed("the connection dropped before Discord answered")
+        return message.id
+
+    async def own_recent_messages(
+        self, channel_id: int, guild_id: int | None, limit: int
+    ) -> list[PostedMessage]:
+        if channel_id in self.refuse:
+            raise PostRefused(self.refuse[channel_id])
+        mine = [m for m in self.sent if m.channel_id == channel_id][-limit:]
+        return [PostedMessage(m.id, m.content) for m in reversed(mine)]
+
+    def system_channel_id(self, guild_id: int) -> int | None:
+        return SYSTEM
+
+    def in_channel(self, channel_id: int) -> list[Sent]:
+        return [m for m in self.sent if m.channel_id == channel_id]
+
+
+@dataclass
+class Delivery:
+    deliverer: DigestDeliverer
+    digests: DigestRepository
+    channels: RecordingChannels
+    clock: SettableClock
+    database: Database
+
+
+@pytest.fixture
+async def delivery(database: Database) -> AsyncIterator[Delivery]:
+    await ingest_corpus(ArticleRepository(database), SAMPLE_CORPUS)
+    clock = SettableClock(datetime(2027, 2, 1, 8, 0, tzinfo=UTC))
+    channels = RecordingChannels()
+    digests = DigestRepository(database)
+    deliverer = DigestDeliverer(
+        digests=digests,
+        catalog=NewsCatalog(database),
+        channels=channels,
+        pacer=Pacer(rate=10_000),
+        posting_locks=PostingLocks(),
+        clock=clock,
+    )
+    await digests.subscribe(
+        channel_id=NEWS,
+        guild_id=GUILD,
+        topic_key="large language models",
+        schedule=NINE_UTC,
+        max_items=3,
+        next_run_at=datetime(2027, 2, 1, 9, 0, tzinfo=UTC),
+        notify_channel_id=ADMINS,
+    )
+    yield Delivery(deliverer, digests, channels, clock, database)
+
+
+async def ledger_rows(database: Database, channel_id: int) -> list[tuple[int, str]]:
+    rows = await database.connection.execute_fetchall(
+        "SELECT message_id, article_id FROM ledger WHERE channel_id = ? ORDER BY rowid",
+        (channel_id,),
+    )
+    return [(row[0], row[1]) for row in rows]
+
+
+async def test_a_due_digest_is_sent_once_with_its_marker_and_recorded(delivery: Delivery) -> None:
+    assert await delivery.deliverer.run_due() == []  # 08:00: not due yet
+    delivery.clock.set(datetime(2027, 2, 1, 9, 0, 5, tzinfo=UTC))
+
+    (result,) = await delivery.deliverer.run_due()
+
+    assert result.outcome is Outcome.SENT and result.articles == 3
+    (message,) = delivery.channels.in_channel(NEWS)
+    mark = find_marker(message.content)
+    assert mark is not None and mark[1:] == (0, 1)
+    assert message.nonce == f"{mark[0]}-0"
+    assert "3 new articles on Large Language Models" in message.content
+    assert len(message.embeds) == 3
+    assert [m for m, _ in await ledger_rows(delivery.database, NEWS)] == [message.id] * 3
+    digest = await delivery.digests.get(NEWS)
+    assert digest is not None and digest.next_run_at == datetime(2027, 2, 2, 9, 0, tzinfo=UTC)
+    assert await delivery.deliverer.run_due() == []  # the schedule moved on
+
+
+async def test_the_next_digest_shows_only_stories_not_yet_posted(delivery: Delivery) -> None:
+    digest = await delivery.digests.get(NEWS)
+    assert digest is not None
+    first = await delivery.deliverer.deliver(digest, scheduled=False)
+    second = await delivery.deliverer.deliver(digest, scheduled=False)
+
+    assert first.outcome is second.outcome is Outcome.SENT
+    titles = [[e.title for e in m.embeds] for m in delivery.channels.in_channel(NEWS)]
+    assert len(titles) == 2 and not set(titles[0]) & set(titles[1])
+    rows = await ledger_rows(delivery.database, NEWS)
+    assert len({article for _, article in rows}) == len(rows) == first.articles + second.articles
+
+
+async def test_a_lost_answer_is_resolved_from_the_channel_not_sent_again(
+    delivery: Delivery,
+) -> None:
+    """Discord stored the message but the answer was lost: the retry finds the marker."""
+    digest = await delivery.digests.get(NEWS)
+    assert digest is not None
+    delivery.channels.lose_answer = True
+
+    postponed = await delivery.deliverer.deliver(digest, scheduled=False)
+
+    assert postponed.outcome is Outcome.RETRYING
+    assert await ledger_rows(delivery.database, NEWS) == []  # not known to be sent yet
+    delivery.channels.lose_answer = False
+    delivery.clock.advance(seconds=RETRY_DELAYS[0].total_seconds())
+
+    (resumed,) = await delivery.deliverer.run_due()
+
+    assert resumed.outcome is Outcome.SENT
+    assert len(delivery.channels.in_channel(NEWS)) == 1  # found by its marker, not re-sent
+    (message,) = delivery.channels.in_channel(NEWS)
+    assert {m for m, _ in await ledger_rows(delivery.database, NEWS)} == {message.id}
+    assert await delivery.digests.pending_deliveries() == []
+
+
+async def test_a_refusal_marks_the_digest_failing_and_tells_the_admins_once(
+    delivery: Delivery,
+) -> None:
+    digest = await delivery.digests.get(NEWS)
+    assert digest is not None
+    delivery.channels.refuse[NEWS] = "the bot is missing a permission there"
+
+    failed = await delivery.deliverer.deliver(digest, scheduled=False)
+    again = await delivery.deliverer.deliver(digest, scheduled=False)
+
+    assert failed.outcome is again.outcome is Outcome.FAILED
+    assert failed.reason == "the bot is missing a permission there"
+    (note,) = delivery.channels.sent  # told once, where the admins last used /digest
+    assert note.channel_id == ADMINS
+    assert f"<#{NEWS}> could not be delivered: the bot is missing a permission" in note.content
+    current = await delivery.digests.get(NEWS)
+    assert current is not None and current.status == "failing" and current.failure_notified
+    assert await ledger_rows(delivery.database, NEWS) == []
+
+
+async def test_admins_are_told_in_the_system_channel_when_the_notify_channel_is_the_digest(
+    delivery: Delivery,
+) -> None:
+    await delivery.digests.set_notify_channel(GUILD, NEWS)
+    digest = await delivery.digests.get(NEWS)
+    assert digest is not None
+    delivery.channels.refuse[NEWS] = "the channel no longer exists"
+
+    await delivery.deliverer.deliver(digest, scheduled=False)
+
+    assert [m.channel_id for m in delivery.channels.sent] == [SYSTEM]
+
+
+async def test_a_permission_back_lets_the_next_run_deliver_and_clears_the_failure(
+    delivery: Delivery,
+) -> None:
+    delivery.clock.set(datetime(2027, 2, 1, 9, 0, tzinfo=UTC))
+    delivery.channels.refuse[NEWS] = "the bot cannot see that channel"
+    (failed,) = await delivery.deliverer.run_due()
+    assert failed.outcome is Outcome.FAILED
+    assert await delivery.deliverer.run_due() == []  # not retried before the next run
+
+    del delivery.channels.refuse[NEWS]
+    delivery.clock.set(datetime(2027, 2, 2, 9, 0, tzinfo=UTC))
+    (delivered,) = await delivery.deliverer.run_due()
+
+    assert delivered.outcome is Outcome.SENT
+    digest = await delivery.digests.get(NEWS)
+    assert digest is not None and digest.status == "active" and digest.failure is None
+
+
+async def test_discord_failures_are_retried_with_backoff_then_given_up(
+    delivery: Delivery,
+) -> None:
+    digest = await delivery.digests.get(NEWS)
+    assert digest is not None
+    delivery.channels.fail = "Discord did not answer properly (503)"
+    outcomes = [(await delivery.deliverer.deliver(digest, scheduled=False)).outcome]
+    for delay in RETRY_DELAYS:
+        assert await delivery.deliverer.run_due() == []  # not before its retry time
+        delivery.clock.advance(seconds=delay.total_seconds() + 1)
+        outcomes += [r.outcome for r in await delivery.deliverer.run_due()]
+
+    assert outcomes == [Outcome.RETRYING] * len(RETRY_DELAYS) + [Outcome.FAILED]
+    assert delivery.channels.in_channel(NEWS) == []
+    assert await delivery.digests.pending_deliveries() == []
+    current = await delivery.digests.get(NEWS)
+    assert current is not None and current.failure is not None
+    assert current.failure.startswith(f"gave up after {len(RETRY_DELAYS) + 1} tries")
+
+
+async def test_nothing_new_sends_nothing_and_moves_the_schedule_on(delivery: Delivery) -> None:
+    digest = await delivery.digests.get(NEWS)
+    assert digest is not None
+    while (await delivery.deliverer.deliver(digest, scheduled=False)).outcome is Outcome.SENT:
+        pass
+    sent = len(delivery.channels.sent)
+    delivery.clock.set(datetime(2027, 2, 1, 9, 0, tzinfo=UTC))
+
+    (result,) = await delivery.deliverer.run_due()
+
+    assert result.outcome is Outcome.NOTHING_NEW
+    assert len(delivery.channels.sent) == sent
+    current = await delivery.digests.get(NEWS)
+    assert current is not None
+    assert current.next_run_at == datetime(2027, 2, 2, 9, 0, tzinfo=UTC)
+
+
+async def test_after_stop_accepting_no_delivery_starts(delivery: Delivery) -> None:
+    delivery.clock.set(datetime(2027, 2, 1, 9, 0, tzinfo=UTC) + timedelta(minutes=1))
+    delivery.deliverer.stop_accepting()
+
+    assert await delivery.deliverer.run_due() == []
+    digest = await delivery.digests.get(NEWS)
+    assert digest is not None
+    result = await delivery.deliverer.deliver(digest, scheduled=False)
+    assert result.outcome is Outcome.SHUTTING_DOWN
+    assert delivery.channels.sent == []
+    assert await delivery.deliverer.wait_idle(0.1)
