@@ -1,7 +1,7 @@
 """Articles as Discord embeds ("cards"), packed into messages Discord will accept.
 
 Pure: no I/O, no network, no database. Every card respects Discord's limits on its own, and
-:func:`pack_embeds` keeps every message within the per-message limits (see DISCORD-FACTS.md).
+:func:`pack_embeds` keeps every message within the per-message limits (the constants below).
 
 Article text is data, never markup. Wherever Discord renders markdown (title, description, field
 values, message content) it is escaped so that it shows as written: no masked links, bold,
@@ -28,7 +28,8 @@ from ainews.text import ELLIPSIS, trim_to_words
 #: Every message the bot sends uses this: article text can never ping anyone.
 NO_MENTIONS: discord.AllowedMentions = discord.AllowedMentions.none()
 
-# Discord's limits (DISCORD-FACTS.md). Characters are code points, as ``len()`` counts them.
+# Discord's limits (its API documentation: Message and Embed). Characters are code points, as
+# ``len()`` counts them.
 TITLE_LIMIT = 256
 DESCRIPTION_LIMIT = 4_096
 AUTHOR_NAME_LIMIT = 256
@@ -105,7 +106,7 @@ def article_embed(article: Article) -> discord.Embed:
     if article.provider is not None:
         name = _one_line(article.provider.name)
         if name:
-            icon = article.provider.images[0].url if article.provider.images else None
+            icon = article.provider.icon_url
             embed.set_author(
                 name=trim_to_words(name, AUTHOR_NAME_LIMIT),
                 icon_url=icon if _is_web_url(icon) else None,
