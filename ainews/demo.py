@@ -190,7 +190,7 @@ async def play_tour(console: Console, workdir: Path) -> None:
                 )
                 del subscribed
                 console.print(Rule("[bold]The next morning at 09:00 in Paris"))
-                digest = await bot.deliverer.digests.get(news.id)
+                digest = await bot.digests.get(news.id)
                 assert digest is not None
                 clock.offset = digest.next_run_at - datetime.now(UTC) + timedelta(seconds=1)
                 before = len(sandbox.channel_messages(news))

@@ -295,7 +295,7 @@ async def perform(
         call.command, member=member, channel=call.channel, options=call.options
     )
     # Until the bot has recorded what it posted: the next call must not wait for that.
-    async with bot.posting_lock(call.channel.id):
+    async with bot.posting_locks.for_channel(call.channel.id):
         pass
     await asyncio.sleep(pause)
     return result
