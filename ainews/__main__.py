@@ -161,10 +161,15 @@ def _report(report: CorpusReport, as_json: bool, verb: str) -> int:
     else:
         for rejection in report.rejected:
             print(f"rejected {rejection.path}: {rejection.reason}")
+        for warning in report.warnings:
+            print(f"warning {warning.path}: {warning.message}")
         counts = [f"{report.ingested} {verb}"]
         if verb == "ingested":
             counts += [f"{report.unchanged} unchanged", f"{report.withdrawn} withdrawn"]
         counts.append(f"{len(report.rejected)} rejected")
+        if report.warnings:
+            count = len(report.warnings)
+            counts.append(f"{count} warning{'s' if count != 1 else ''}")
         print(f"{report.root}: {', '.join(counts)} in {report.seconds:.2f} s")
     return EXIT_REJECTED if report.rejected else EXIT_OK
 

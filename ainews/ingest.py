@@ -56,16 +56,35 @@ class Rejection:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class FileWarning:
+    """Something dropped from a file's article (it was kept): the file and what, in one line."""
+
+    path: str
+    message: str
+
+
 @dataclass(slots=True)
 class CorpusReport:
-    """What an ingest (or a check) found: counts and every rejected file with its reason."""
+    """What an ingest (or a check) found: counts, every rejected file with its reason, and the
+    warnings of the files it parsed."""
 
     root: str
     ingested: int = 0
     unchanged: int = 0
     withdrawn: int = 0
     rejected: list[Rejection] = field(default_factory=list)
+    warnings: list[FileWarning] = field(default_factory=list)
     seconds: float = 0.0
+
+    def count(self, outcomes: Sequence[FileOutcome]) -> None:
+        """Add parsed files to the report."""
+        for outcome in outcomes:
+            if outcome.error is None:
+                self.ingested += 1
+            else:
+                self.rejected.append(Rejection(outcome.path, outcome.error))
+            self.warnings.extend(FileWarning(outcome.path, note) for note in outcome.warnings)
 
     @property
     def ok(self) -> bool:
@@ -79,6 +98,8 @@ class CorpusReport:
             "withdrawn": self.withdrawn,
             "rejected": [{"path": r.path, "reason": r.reason} for r in self.rejected],
             "rejected_count": len(self.rejected),
+            "warnings": [{"path": w.path, "warning": w.message} for w in self.warnings],
+            "warnings_count": len(self.warnings),
             "seconds": round(self.seconds, 3),
         }
 
@@ -96,12 +117,15 @@ def parse_corpus_files(files: Sequence[CorpusFile]) -> list[FileOutcome]:
         except ArticleError as error:  # unreadable: recorded as scanned, tried again if it changes
             outcomes.append(FileOutcome(path, mtime_ns, size, error=str(error)))
             continue
+        warnings: list[str] = []
         try:
-            record = ArticleRecord.from_article(parse_article_bytes(data))
+            record = ArticleRecord.from_article(parse_article_bytes(data, warnings))
         except ArticleError as error:
             outcomes.append(FileOutcome(path, info.st_mtime_ns, info.st_size, error=str(error)))
         else:
-            outcomes.append(FileOutcome(path, info.st_mtime_ns, info.st_size, record=record))
+            outcomes.append(
+                FileOutcome(path, info.st_mtime_ns, info.st_size, record, None, tuple(warnings))
+            )
     return outcomes
 
 
@@ -109,14 +133,14 @@ def parse_corpus_files(files: Sequence[CorpusFile]) -> list[FileOutcome]:
 #: tuples. Pickle writes and reads plain tuples natively, but calls into Python to take a named
 #: tuple apart and again to build it: sending named tuples took a tenth of a worker's time per
 #: file, and building them back twice as long as building them from plain tuples.
-_SentOutcome = tuple[str, int, int, tuple[Any, ...] | None, str | None]
+_SentOutcome = tuple[str, int, int, tuple[Any, ...] | None, str | None, tuple[str, ...]]
 
 
 def _parse_to_send(files: Sequence[CorpusFile]) -> list[_SentOutcome]:
     """:func:`parse_corpus_files`, in the form workers send back (see :func:`_received`)."""
     return [
-        (path, mtime_ns, size, None if record is None else tuple(record), error)
-        for path, mtime_ns, size, record, error in parse_corpus_files(files)
+        (path, mtime_ns, size, None if record is None else tuple(record), error, warnings)
+        for path, mtime_ns, size, record, error, warnings in parse_corpus_files(files)
     ]
 
 
@@ -124,8 +148,10 @@ def _received(sent: list[_SentOutcome]) -> list[FileOutcome]:
     """The outcomes :func:`_parse_to_send` sent, as named tuples again."""
     make_record = ArticleRecord._make
     return [
-        FileOutcome(path, mtime_ns, size, None if record is None else make_record(record), error)
-        for path, mtime_ns, size, record, error in sent
+        FileOutcome(
+            path, mtime_ns, size, None if record is None else make_record(record), error, warnings
+        )
+        for path, mtime_ns, size, record, error, warnings in sent
     ]
 
 
@@ -276,11 +302,7 @@ async def ingest_corpus(
         async with aclosing(_parse(to_parse, progress, min_group, MAX_GROUP_FILES)) as groups:
             async for outcomes in groups:
                 await articles.save_files(outcomes)
-                for outcome in outcomes:
-                    if outcome.error is None:
-                        report.ingested += 1
-                    else:
-                        report.rejected.append(Rejection(outcome.path, outcome.error))
+                report.count(outcomes)
     gone: list[str] = []
     if still_there < len(known):  # else every known file is still there: no need to look
         present = {file.path for file in to_parse} | set(scan.unchanged) | scan.unreadable.keys()
@@ -288,6 +310,7 @@ async def ingest_corpus(
     report.withdrawn = await articles.forget_files(gone)
     await articles.regroup_stories()  # around what was saved, now or by a run cut short
     report.rejected.sort(key=lambda rejection: rejection.path)
+    report.warnings.sort(key=lambda warning: warning.path)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -299,12 +322,9 @@ async def check_corpus(root: Path | str, progress: ProgressCallback | None = Non
     report = CorpusReport(root=scan.root)
     report.rejected.extend(Rejection(path, reason) for path, reason in scan.unreadable.items())
     async for outcomes in parse_in_batches(sorted(scan.files), progress):
-        for outcome in outcomes:
-            if outcome.error is None:
-                report.ingested += 1
-            else:
-                report.rejected.append(Rejection(outcome.path, outcome.error))
+        report.count(outcomes)
     report.rejected.sort(key=lambda rejection: rejection.path)
+    report.warnings.sort(key=lambda warning: warning.path)
     report.seconds = time.perf_counter() - started
     return report
 

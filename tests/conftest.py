@@ -216,9 +216,16 @@ WRONG_TYPES: list[tuple[str, dict[str, Any], str]] = [
     ),
 ]
 
+
+def _is_decoration(field: str) -> bool:
+    """Images and related coverage decorate an article: a bad one is dropped, not the article."""
+    return field.startswith(("images", "provider.images", "related"))
+
+
 #: Every field that holds a URL, as (where, overrides for a given URL).
 URL_FIELDS: list[tuple[str, Callable[[str], dict[str, Any]]]] = [
     ("webUrl", lambda url: {"webUrl": url}),
+    ("originalUrl", lambda url: {"originalUrl": url}),
     ("ampWebUrl", lambda url: {"ampWebUrl": url}),
     ("cdnAmpWebUrl", lambda url: {"cdnAmpWebUrl": url}),
     ("images[0].url", lambda url: {"images": [{"url": url}]}),
@@ -358,11 +365,29 @@ HOSTILE_CASES: list[HostileCase] = [
     *(
         _hostile(f"wrong-type-{case_id}", reason, **overrides)
         for case_id, overrides, reason in WRONG_TYPES
+        if not _is_decoration(reason)
     ),
     *(
         _hostile(f"url-{kind}-in-{where}", f"{where}: not an absolute http(s) URL", **make(url))
         for where, make in URL_FIELDS
         for kind, url in NOT_WEB_URLS.items()
+        if not _is_decoration(where)
+    ),
+]
+
+#: Files whose only fault is in a decoration (an image, related coverage): the article is kept,
+#: without it, and a warning starting with ``reason`` names the field.
+DECORATION_CASES: list[HostileCase] = [
+    *(
+        _hostile(f"wrong-type-{case_id}", reason, **overrides)
+        for case_id, overrides, reason in WRONG_TYPES
+        if _is_decoration(reason)
+    ),
+    *(
+        _hostile(f"url-{kind}-in-{where}", f"{where}: not an absolute http(s) URL", **make(url))
+        for where, make in URL_FIELDS
+        for kind, url in NOT_WEB_URLS.items()
+        if _is_decoration(where)
     ),
 ]
 
@@ -378,13 +403,15 @@ DEEP_NESTING_CASES: list[HostileCase] = [
 
 _CASE_PARAMETERS = {
     "hostile_case": HOSTILE_CASES,
+    "decoration_case": DECORATION_CASES,
     "deep_nesting_case": DEEP_NESTING_CASES,
     "bomb_case": [c for c in HOSTILE_CASES if c.id.endswith("bomb")],
 }
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """A test taking ``hostile_case`` (``deep_nesting_case``, ``bomb_case``) runs per case."""
+    """A test taking ``hostile_case`` (``decoration_case``, ``deep_nesting_case``,
+    ``bomb_case``) runs per case."""
     for name, cases in _CASE_PARAMETERS.items():
         if name in metafunc.fixturenames:
             metafunc.parametrize(name, cases, ids=[case.id for case in cases])

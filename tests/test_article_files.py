@@ -327,6 +327,24 @@ def test_hostile_file_is_rejected_with_its_reason(hostile_case) -> None:
     assert hostile_case.reason in rejection_reason(hostile_case.data)
 
 
+def test_a_bad_decoration_is_dropped_with_a_warning_and_the_article_kept(decoration_case) -> None:
+    """Every case in conftest.DECORATION_CASES: the file's fault is in an image or a related
+    item, so that one goes, with a warning naming the field, and the article stays."""
+    warnings: list[str] = []
+    article = parse_article_bytes(decoration_case.data, warnings)
+
+    assert article.title == "Article hostile about AI imaging chips"
+    assert len(warnings) == 1
+    assert warnings[0].startswith(decoration_case.reason)
+    assert warnings[0].endswith(("image dropped", "related item dropped", "; dropped"))
+    shown_urls = [image.url for image in article.images] + [r.url for r in article.related]
+    if article.provider is not None:
+        shown_urls += [image.url for image in article.provider.images]
+    for related in article.related:
+        shown_urls += [image.url for image in related.images]
+    assert all(url.startswith("https://") for url in shown_urls)
+
+
 def test_yaml_errors_give_the_line_in_the_file(article_text) -> None:
     text = article_text(title=None, extra_yaml="title: @sony\n")
     line = text.splitlines().index("title: @sony") + 1

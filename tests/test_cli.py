@@ -22,6 +22,8 @@ REPORT_KEYS = {
     "rejected",
     "rejected_count",
     "seconds",
+    "warnings",
+    "warnings_count",
 }
 
 
@@ -85,6 +87,7 @@ def test_ingest_json_shape(capsys, database_path, tmp_corpus, write_article) -> 
     assert first["root"] == str(tmp_corpus)
     assert (first["ingested"], first["unchanged"], first["withdrawn"]) == (1, 0, 0)
     assert (first["rejected"], first["rejected_count"]) == ([], 0)
+    assert (first["warnings"], first["warnings_count"]) == ([], 0)
     assert isinstance(first["seconds"], int | float) and first["seconds"] >= 0
     assert (second["ingested"], second["unchanged"]) == (0, 1)
 

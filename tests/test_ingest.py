@@ -222,14 +222,14 @@ async def test_rejected_file_leaves_no_half_written_rows(
         tmp_corpus,
         "zebra",
         topics=["Zebra Studies"],
-        related=[{"title": "Coverage without a URL"}],
+        quality="very good",  # the last field checked: everything else validated first
     )
 
     await ingest(database, tmp_corpus)
 
     assert await rows(
         database, "SELECT article_id, error FROM source_files WHERE path = ?", str(bad)
-    ) == [(None, "related[0].webUrl: required")]
+    ) == [(None, "quality: expected a whole number, got text")]
     assert await active_of(database, url_of("zebra")) is None
     assert await rows(database, "SELECT key FROM topics") == [("robotics",)]
     assert await rows(database, "SELECT count(*) FROM article_urls") == [(3,)]
@@ -336,6 +336,21 @@ async def test_hostile_file_is_rejected_and_good_files_indexed(
     assert [r.path for r in report.rejected] == [str(bad)]
     assert hostile_case.reason in report.rejected[0].reason
     assert report.ingested == 2
+    assert await ArticleRepository(database).count_active() == 2
+
+
+async def test_a_bad_decoration_is_a_warning_and_its_article_indexed(
+    database, tmp_corpus, write_article, decoration_case
+) -> None:
+    write_article(tmp_corpus, "good")
+    decorated = tmp_corpus / "decorated.md"
+    decorated.write_bytes(decoration_case.data)
+
+    report = await ingest(database, tmp_corpus)
+
+    assert report.rejected == [] and report.ingested == 2
+    assert [w.path for w in report.warnings] == [str(decorated)]
+    assert report.warnings[0].message.startswith(decoration_case.reason)
     assert await ArticleRepository(database).count_active() == 2
 
 

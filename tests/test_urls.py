@@ -41,6 +41,8 @@ from ainews.corpus.urls import (
         ("https://news.example.com", "https://news.example.com/"),
         ("  https://news.example.com/a  ", "https://news.example.com/a"),
         ("https://user:secret@news.example.com/a", "https://news.example.com/a"),
+        ("https://news.example.com/a?_escaped_fragment_=", "https://news.example.com/a"),
+        ("https://news.example.com/a?id=7&_escaped_fragment_=x", "https://news.example.com/a?id=7"),
     ],
 )
 def test_canonical_url(url: str, canonical: str) -> None:

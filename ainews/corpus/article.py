@@ -1,13 +1,23 @@
 """The article model: one curator file's front matter, validated and typed.
 
-Validation is strict and explains itself: a file either becomes an :class:`Article` or raises
-:class:`ArticleError` with a one-line reason naming the field. Unknown fields are ignored.
-``published: false`` is a site-rendering flag of this format, not an editorial one, and is ignored.
-Over-long text is kept, but bounded (see the ``MAX_*`` limits) at a word boundary with an ellipsis.
+Strict where a mistake would post the wrong thing, lenient where curators' tools are sloppy:
+
+- identity (``webUrl``, else ``originalUrl``; the AMP aliases), the title and wrongly typed core
+  fields are strict: the file raises :class:`ArticleError` with a one-line reason naming the field;
+- decorations (an image or icon without a usable http(s) URL, a related item that does not
+  validate) are dropped from the article, each with a warning naming the field, and the article
+  is kept.
+
+Text is cleaned once, here: HTML tags removed, HTML entities decoded, white space collapsed.
+Unknown fields are ignored. ``published: false`` is a site-rendering flag of this format, not an
+editorial one, and is ignored. Over-long text is kept, but bounded (see the ``MAX_*`` limits) at
+a word boundary with an ellipsis.
 """
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
@@ -25,10 +35,20 @@ MAX_TOPIC_CHARS = 100
 MAX_TOPICS = 25
 MAX_IMAGES = 10
 MAX_RELATED = 20
+#: An HTML tag or comment: a name of letters, digits and hyphens, then attributes, ``/`` or
+#: ``>``. So "a < b", "x <3" and Discord's own syntax (``<#42>``, ``</news:1>``, ``<t:0:R>``) stay.
+_HTML_TAG = re.compile(r"<!--.*?-->|</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>", re.DOTALL)
+#: The ``src`` of an ``<iframe>`` in ``featuredContent`` (a video's player).
+_IFRAME_SRC = re.compile(r"""<iframe\b[^>]*?\bsrc\s*=\s*["']([^"']+)["']""", re.IGNORECASE)
+_YOUTUBE_EMBED = re.compile(r"https?://(?:www\.)?youtube(?:-nocookie)?\.com/embed/([\w-]{6,})")
 
 
 class ArticleError(ValueError):
     """Why a file is not a valid article, in one line (shown to curators as-is)."""
+
+
+#: Where validation notes what it dropped from an article (one line each, naming the field).
+Warnings = list[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,9 +96,9 @@ class RelatedCoverage:
 
 @dataclass(frozen=True, slots=True)
 class Article:
-    id: str
+    id: str  #: from the canonical identity URL, :attr:`url`
     title: str
-    url: str
+    url: str  #: the identity URL: ``webUrl``, else ``originalUrl`` (a video's often has only that)
     excerpt: str = ""
     published_at: datetime | None = None
     amp_url: str | None = None
@@ -90,19 +110,30 @@ class Article:
     topics: tuple[str, ...] = ()
     images: tuple[Image, ...] = ()
     related: tuple[RelatedCoverage, ...] = ()
+    original_url: str | None = None
+    #: For a video, the URL Discord shows a player for (a watch URL); None for other articles.
+    video_url: str | None = None
 
     @property
     def urls(self) -> tuple[str, ...]:
-        """The webUrl and its AMP aliases: every URL that names this article."""
-        return _present(self.url, self.amp_url, self.cdn_amp_url)
+        """Every URL that names this article: its identity URL and its aliases (originalUrl and
+        the AMP copies). Another file sharing any of them holds the same story."""
+        return _present(self.url, self.original_url, self.amp_url, self.cdn_amp_url)
 
 
-def article_from_front_matter(front_matter: object) -> Article:
-    """Validate parsed front matter into an :class:`Article`, or raise :class:`ArticleError`."""
+def article_from_front_matter(front_matter: object, warnings: Warnings | None = None) -> Article:
+    """Validate parsed front matter into an :class:`Article`, or raise :class:`ArticleError`.
+
+    What was dropped from the article (see the module's docstring) is added to ``warnings``."""
     fields = _mapping(front_matter, "front matter")
     get = fields.get
-    url = _url(get("webUrl"), "", "webUrl", required=True)
-    assert url is not None
+    notes: Warnings = [] if warnings is None else warnings
+    web_url = _url(get("webUrl"), "", "webUrl")
+    original_url = _url(get("originalUrl"), "", "originalUrl")
+    url = web_url or original_url
+    if url is None:
+        raise ArticleError("webUrl: required (or originalUrl, for an item without one)")
+    type_ = _text(get("type"), "", "type", MAX_NAME_CHARS) or None
     # Fields are checked in this order, which decides which problem a bad file reports.
     return Article(
         id=article_id_for(url),
@@ -112,17 +143,35 @@ def article_from_front_matter(front_matter: object) -> Article:
         published_at=_datetime(get("publishedDateTime"), "", "publishedDateTime"),
         amp_url=_url(get("ampWebUrl"), "", "ampWebUrl"),
         cdn_amp_url=_url(get("cdnAmpWebUrl"), "", "cdnAmpWebUrl"),
-        type=_text(get("type"), "", "type", MAX_NAME_CHARS) or None,
+        type=type_,
         quality=_integer(get("quality"), "", "quality"),
         heat=_integer(get("heat"), "", "heat"),
-        provider=_provider(get("provider"), "provider"),
+        provider=_provider(get("provider"), "provider", notes),
         topics=_topics(get("topics")),
-        images=_images(get("images"), "images"),
-        related=tuple(
-            _related(item, f"related[{index}]")
-            for index, item in enumerate(_list(get("related"), "related")[:MAX_RELATED])
-        ),
+        images=_images(get("images"), "images", notes),
+        related=_related_items(get("related"), notes),
+        original_url=original_url if original_url != url else None,
+        video_url=_video_url(original_url, web_url, get("featuredContent"))
+        if type_ == "video"
+        else None,
     )
+
+
+def _video_url(original_url: str | None, web_url: str | None, featured: object) -> str | None:
+    """A video's playable URL: the player in ``featuredContent`` (only the iframe's ``src`` is
+    read, as a watch URL; the HTML is never rendered), else ``originalUrl``, else ``webUrl``."""
+    if isinstance(featured, str):
+        found = _IFRAME_SRC.search(featured)
+        source = html.unescape(found[1]).strip() if found else ""
+        if is_web_url(source):
+            return _watch_url(source)
+    return _watch_url(original_url or web_url or "") or None
+
+
+def _watch_url(url: str) -> str:
+    """YouTube's player URL (``/embed/ID``) as its watch URL, which Discord plays inline."""
+    embedded = _YOUTUBE_EMBED.match(url)
+    return f"https://www.youtube.com/watch?v={embedded[1]}" if embedded else url
 
 
 # The checks below run for every field of every file, so they take the common case first and
@@ -155,6 +204,8 @@ def _list(value: object, where: str) -> list[Any]:
 
 def _text(value: object, where: str, name: str, limit: int, *, required: bool = False) -> str:
     if isinstance(value, str) and value:
+        if "&" in value or "<" in value:
+            value = clean_html_text(value)
         # White space collapsed to single spaces. Text is usually so already: str.isprintable
         # is false for every white space character but the space, so this checks it in a scan.
         if value.isprintable() and "  " not in value and value[0] != " " != value[-1]:
@@ -168,6 +219,12 @@ def _text(value: object, where: str, name: str, limit: int, *, required: bool = 
     if required:  # None, "" or only white space
         raise ArticleError(f"{_field(where, name)}: required")
     return ""
+
+
+def clean_html_text(text: str) -> str:
+    """``text`` without HTML tags and with HTML entities decoded (``&#8217;`` becomes a right
+    single quote), in that order, so an escaped tag (``&lt;b&gt;``) stays as text."""
+    return html.unescape(_HTML_TAG.sub(" ", text) if "<" in text else text)
 
 
 def _url(value: object, where: str, name: str, *, required: bool = False) -> str | None:
@@ -231,27 +288,39 @@ def _topics(value: object) -> tuple[str, ...]:
     return tuple(topics.values())[:MAX_TOPICS]
 
 
-def _images(value: object, where: str) -> tuple[Image, ...]:
+def _images(value: object, where: str, warnings: Warnings) -> tuple[Image, ...]:
+    """The valid images; one that is not (no URL, a relative one, a bad size) is dropped with a
+    warning: an image decorates a card, it never decides whether an article is shown."""
     if value is None:
         return ()
     images = []
-    for index, item in enumerate(_list(value, where)[:MAX_IMAGES]):
+    for index, item in enumerate(_decoration_list(value, where, warnings)[:MAX_IMAGES]):
         place = f"{where}[{index}]"
-        get = _mapping(item, place).get
-        url = _url(get("url"), place, "url", required=True)
-        assert url is not None
-        images.append(
-            Image(
-                url=url,
-                width=_integer(get("width"), place, "width"),
-                height=_integer(get("height"), place, "height"),
-                title=_text(get("title"), place, "title", MAX_TITLE_CHARS) or None,
+        try:
+            get = _mapping(item, place).get
+            url = _url(get("url"), place, "url", required=True)
+            assert url is not None
+            images.append(
+                Image(
+                    url=url,
+                    width=_integer(get("width"), place, "width"),
+                    height=_integer(get("height"), place, "height"),
+                    title=_text(get("title"), place, "title", MAX_TITLE_CHARS) or None,
+                )
             )
-        )
+        except ArticleError as problem:
+            warnings.append(f"{problem}; image dropped")
     return tuple(images)
 
 
-def _provider(value: object, where: str) -> Provider | None:
+def _decoration_list(value: object, where: str, warnings: Warnings) -> list[Any]:
+    if isinstance(value, list):
+        return value
+    warnings.append(f"{where}: expected a list, got {_type_name(value)}; dropped")
+    return []
+
+
+def _provider(value: object, where: str, warnings: Warnings) -> Provider | None:
     if value is None:
         return None
     get = _mapping(value, where).get
@@ -259,11 +328,26 @@ def _provider(value: object, where: str) -> Provider | None:
     return Provider(
         name=name,
         domain=_text(get("domain"), where, "domain", MAX_NAME_CHARS) or None,
-        images=_images(get("images"), f"{where}.images"),
+        images=_images(get("images"), f"{where}.images", warnings),
     )
 
 
-def _related(value: object, where: str) -> RelatedCoverage:
+def _related_items(value: object, warnings: Warnings) -> tuple[RelatedCoverage, ...]:
+    """The valid related coverage; an item that does not validate is dropped with a warning
+    (it only links stories: a bad one must not cost the article itself)."""
+    items = []
+    if value is None:
+        return ()
+    for index, item in enumerate(_decoration_list(value, "related", warnings)[:MAX_RELATED]):
+        place = f"related[{index}]"
+        try:
+            items.append(_related(item, place, warnings))
+        except ArticleError as problem:
+            warnings.append(f"{problem}; related item dropped")
+    return tuple(items)
+
+
+def _related(value: object, where: str, warnings: Warnings) -> RelatedCoverage:
     get = _mapping(value, where).get
     url = _url(get("webUrl"), where, "webUrl", required=True)
     assert url is not None
@@ -274,8 +358,8 @@ def _related(value: object, where: str) -> RelatedCoverage:
         published_at=_datetime(get("publishedDateTime"), where, "publishedDateTime"),
         amp_url=_url(get("ampWebUrl"), where, "ampWebUrl"),
         cdn_amp_url=_url(get("cdnAmpWebUrl"), where, "cdnAmpWebUrl"),
-        provider=_provider(get("provider"), f"{where}.provider"),
-        images=_images(get("images"), f"{where}.images"),
+        provider=_provider(get("provider"), f"{where}.provider", warnings),
+        images=_images(get("images"), f"{where}.images", warnings),
         quality=_integer(get("quality"), where, "quality"),
     )
 
@@ -309,7 +393,9 @@ def indexed_fields_from_json(text: str | bytes) -> IndexedFields:
 
 
 def _present_json(fields: dict[str, Any]) -> tuple[str, ...]:
-    return _present(fields["url"], fields["amp_url"], fields["cdn_amp_url"])
+    return _present(
+        fields["url"], fields.get("original_url"), fields["amp_url"], fields["cdn_amp_url"]
+    )
 
 
 def article_from_json(text: str | bytes) -> Article:

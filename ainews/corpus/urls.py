@@ -8,9 +8,22 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 MAX_URL_LENGTH = 2048
 
-#: Query parameters that only track the click; they never change which article a URL names.
+#: Query parameters that never change which article a URL names: click tracking, and the
+#: ``_escaped_fragment_`` of old AJAX crawling that curation tools copy along.
 TRACKING_PARAMETERS = frozenset(
-    {"fbclid", "gclid", "dclid", "msclkid", "yclid", "mc_cid", "mc_eid", "igshid", "_ga", "_gl"}
+    {
+        "fbclid",
+        "gclid",
+        "dclid",
+        "msclkid",
+        "yclid",
+        "mc_cid",
+        "mc_eid",
+        "igshid",
+        "_ga",
+        "_gl",
+        "_escaped_fragment_",
+    }
 )
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 #: scheme://host[:port] then an optional path, query, fragment; no white space anywhere.

@@ -50,6 +50,8 @@ class FileOutcome(NamedTuple):
     size: int
     record: ArticleRecord | None = None
     error: str | None = None
+    #: What validation dropped from the article (a bad image, say), one line each.
+    warnings: tuple[str, ...] = ()
 
 
 #: Saved articles at most for which regrouping reads only the stories around them; past this,

@@ -3,7 +3,8 @@
 Curators' files go through the real pipeline (ingest, the store, the cards, packing, the
 sandbox's Discord validation): the channel must show the text as written, ping nobody, render no
 markdown or masked link from article text, stay inside Discord's limits, and record in the ledger
-every article it showed. Files with ``javascript:`` URLs never get that far.
+every article it showed. A ``javascript:`` URL never gets that far: it is dropped at ingest, with a
+warning, and its article is served without it.
 """
 
 from __future__ import annotations
@@ -64,11 +65,10 @@ class Written:
 
 @dataclass
 class HostileCorpus:
-    """The files written into the corpus: the valid ones by webUrl, and the rejected ones."""
+    """The files written into the corpus, by webUrl."""
 
     folder: Path
     valid: dict[str, Written] = field(default_factory=dict)
-    rejected: list[Path] = field(default_factory=list)
 
     def add(self, name: str, **fields: Any) -> None:
         path = write_article_file(self.folder, name, **fields)
@@ -82,9 +82,6 @@ class HostileCorpus:
             fields["topics"],
             fields["publishedDateTime"],
         )
-
-    def add_rejected(self, name: str, **fields: Any) -> None:
-        self.rejected.append(write_article_file(self.folder, name, **fields))
 
     def written(self, embed: Json) -> Written:
         return self.valid[embed["url"]]
@@ -141,16 +138,20 @@ def hostile_corpus(corpus_dir: Path) -> HostileCorpus:
             publishedDateTime=moment - timedelta(days=1, hours=number),
             provider={"name": f"The Long-Winded Review of Machine Learning, Edition {number}"},
         )
-    corpus.add_rejected(
+    corpus.add(
         "javascript-image",
         title="Quokka image article",
+        excerpt="Its image is a script.",
         topics=[HOSTILE],
+        publishedDateTime=datetime(2020, 5, 1, tzinfo=UTC),
         images=[{"url": "javascript:alert(document.cookie)", "width": 1, "height": 1}],
     )
-    corpus.add_rejected(
+    corpus.add(
         "javascript-related",
         title="Quokka related article",
+        excerpt="Its related coverage is a script.",
         topics=[HOSTILE],
+        publishedDateTime=datetime(2020, 5, 2, tzinfo=UTC),
         related=[{"title": "Coverage", "webUrl": "javascript:alert(1)"}],
     )
     return corpus
@@ -193,31 +194,42 @@ def assert_card_of(embed: Json, written: Written) -> None:
     assert not RAW_MENTION.search(embed.get("description", ""))
 
 
-async def test_files_with_javascript_urls_are_rejected_and_the_rest_are_served(
+async def test_javascript_urls_are_dropped_with_a_warning_and_their_articles_served(
     sandbox: Sandbox, world: NewsWorld, hostile_corpus: HostileCorpus, hostile_bot: NewsBot
 ) -> None:
     report = hostile_bot.last_rescan
-    assert report is not None
-    reasons = {Path(r.path).name: r.reason for r in report.rejected}
-    assert sorted(reasons) == ["javascript-image.md", "javascript-related.md"]
-    assert reasons["javascript-image.md"].startswith("images[0].url: not an absolute http(s) URL")
-    assert reasons["javascript-related.md"].startswith(
+    assert report is not None and report.rejected == []
+    warnings = {Path(w.path).name: w.message for w in report.warnings}
+    assert sorted(warnings) == ["javascript-image.md", "javascript-related.md"]
+    assert warnings["javascript-image.md"].startswith("images[0].url: not an absolute http(s) URL")
+    assert warnings["javascript-image.md"].endswith("; image dropped")
+    assert warnings["javascript-related.md"].startswith(
         "related[0].webUrl: not an absolute http(s) URL"
     )
 
     search = await sandbox.invoke(
-        "search", member=world.reader, channel=world.news, options={"query": "quokka"}
+        "search",
+        member=world.reader,
+        channel=world.news,
+        options={"query": "quokka", "private": True},
     )
-    assert search.ephemeral and "No articles match" in (search.content or "")
+    assert {embed["title"] for embed in search.embeds} == {
+        "Quokka image article",
+        "Quokka related article",
+    }
+    assert all("javascript:" not in str(embed) for embed in search.embeds)
 
     shown = await sandbox.invoke(
         "news", member=world.reader, channel=world.news, options={"topic": HOSTILE, "count": 10}
     )
     assert shown.rejections == []
-    assert {embed["url"] for embed in shown.embeds} == {
-        url for url, w in hostile_corpus.valid.items() if HOSTILE in w.topics
-    }
-    assert all("javascript" not in str(embed) for embed in shown.embeds)
+    newest_ten = sorted(
+        (w for w in hostile_corpus.valid.values() if HOSTILE in w.topics),
+        key=lambda w: w.published,
+        reverse=True,
+    )[:10]
+    assert {embed["url"] for embed in shown.embeds} == {w.url for w in newest_ten}
+    assert all("javascript:" not in str(embed) for embed in shown.embeds)
 
 
 async def test_hostile_text_shows_as_written_renders_nothing_and_pings_nobody(
@@ -230,7 +242,7 @@ async def test_hostile_text_shows_as_written_renders_nothing_and_pings_nobody(
     assert result.rejections == [] and not result.ephemeral
     assert result.original is not None and result.original.allowed_mentions == {"parse": []}
     cards = {embed["url"]: embed for embed in result.embeds}
-    assert len(cards) == 3
+    assert set(cards) == {w.url for w in hostile_corpus.valid.values() if HOSTILE in w.topics}
     for embed in result.embeds:
         assert_card_of(embed, hostile_corpus.written(embed))
         for text in (embed["title"], embed["description"]):
