@@ -45,6 +45,9 @@ from discord_sandbox.sandbox import Sandbox
 from tests.cogs.conftest import eventually, write_long_articles
 from tests.conftest import SETTING_NAMES
 
+#: Each test starts the bot as a subprocess, several times.
+pytestmark = pytest.mark.slow
+
 MESSAGES = "/channels/{channel_id}/messages"
 PARTS = 4
 ARTICLES = 10
