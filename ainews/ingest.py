@@ -37,8 +37,8 @@ BATCH_SIZE = 500
 WORKER_NICENESS = 5
 #: Allocations between young-generation garbage collections (Python: 700) in a parsing worker,
 #: and in the process saving what the workers parse while it does: both make and drop a few
-#: hundred objects a file, with no reference cycles, and collections every 700 of them took 2 to
-#: 5% of a worker's time, and 0.6 s of a 100,000-file cold ingest in the saving process.
+#: hundred objects a file, with no reference cycles, so collecting every 700 is wasted work
+#: (what it cost: bench/RESULTS.md).
 BULK_GC_THRESHOLD = 20_000
 #: Files saved per transaction, at most. A commit writes every page the transaction touched, and
 #: the store's keys (article ids, URL hashes) are random, so even a few thousand files touch most
@@ -131,8 +131,7 @@ def parse_corpus_files(files: Sequence[CorpusFile]) -> list[FileOutcome]:
 
 #: A :class:`FileOutcome` as a worker sends it back: its fields, and its record's, in plain
 #: tuples. Pickle writes and reads plain tuples natively, but calls into Python to take a named
-#: tuple apart and again to build it: sending named tuples took a tenth of a worker's time per
-#: file, and building them back twice as long as building them from plain tuples.
+#: tuple apart and again to build it (what that cost: bench/RESULTS.md).
 _SentOutcome = tuple[str, int, int, tuple[Any, ...] | None, str | None, tuple[str, ...]]
 
 

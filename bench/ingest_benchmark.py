@@ -6,9 +6,10 @@ Generates (once, deterministically) a corpus of ``--count`` articles with
 ``bench/generate_corpus.py``, then runs each phase ``--repeat`` times, each run in its own
 process (so that peak RSS is the run's own), and prints one table of the best (shortest) run of
 each phase, with every run's time beside it (peak RSS: the largest of all its runs). The machine
-this was written on is shared, and its speed moves by a third from hour to hour: naive and cold
-runs alternate, so a busy spell slows both, and the best of a few runs is the closest to what
-the code itself costs.
+the results were measured on (bench/RESULTS.md) is shared and its speed moves from hour to hour:
+naive and cold runs alternate, so a busy spell slows both, and the best of a few runs is the
+closest to what the code itself costs. Record each run in bench/RESULTS.md with its date, the
+machine, the command and the commit.
 
 - naive:    a plain loop of ``frontmatter.load`` over every file plus one ``executemany`` of
             the rows into SQLite (no validation, no full-text index, one core);
@@ -191,9 +192,9 @@ def naive_ingest(corpus: Path, database: Path) -> None:
 
 
 def cpu_check_ms() -> float:
-    """A fixed pure-Python loop, best of three: how fast this machine is just now. The machine
-    is shared, and its speed moves by a third from hour to hour; the ratio of two phases run
-    minutes apart moves with it."""
+    """A fixed pure-Python loop, best of three: how fast this machine is just now. On a shared
+    machine the speed moves from hour to hour, and the ratio of two phases run minutes apart
+    with it."""
     best = float("inf")
     for _ in range(3):
         started = time.perf_counter()
@@ -267,7 +268,7 @@ def main() -> int:
 
 def run_in_own_process(phase: str, args: argparse.Namespace) -> dict[str, float]:
     """One run of ``phase`` in a new process, after a ``sync`` (nothing left to write back from
-    the run before: the naive phase leaves a 450 MB database in the page cache)."""
+    the run before: the naive phase leaves its whole database in the page cache)."""
     if phase in ("naive", "cold"):
         for stale in args.workdir.glob(f"{'naive' if phase == 'naive' else 'ingest'}.sqlite3*"):
             stale.unlink()

@@ -516,6 +516,7 @@ def assert_renders_as_written(embed: discord.Embed) -> None:
         assert set(_MASKED_LINK.sub("\x00", value).split("\x00")) <= {"", " · "}
 
 
+@pytest.mark.slow
 def test_every_discord_limit_holds_for_any_article():
     rng = random.Random(20200519)
     embeds = []
@@ -532,6 +533,7 @@ def test_every_discord_limit_holds_for_any_article():
         assert sum(map(embed_characters, message)) <= 6000
 
 
+@pytest.mark.slow
 def test_random_articles_exercise_the_limits():
     """The generator above does reach the limits it is meant to test."""
     rng = random.Random(20200519)
@@ -659,6 +661,7 @@ def test_topic_colours_use_the_palette():
     assert colours == set(PALETTE)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("hash_seed", ["0", "4242"])
 def test_topic_colour_is_the_same_in_another_process(hash_seed):
     script = "from ainews.cards import topic_colour; print(topic_colour('AI Hardware').value)"

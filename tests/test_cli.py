@@ -150,6 +150,7 @@ def test_ingest_without_path_uses_NEWS_DIR(
 HOSTILE_FOLDER_SCRIPT = "import sys; from ainews.__main__ import main; sys.exit(main(sys.argv[1:]))"
 
 
+@pytest.mark.slow
 def test_folder_of_every_hostile_file_through_ingest_json(
     tmp_path, tmp_corpus, write_article, all_hostile_cases
 ) -> None:
@@ -234,6 +235,7 @@ def test_check_one_file(capsys, database_path, tmp_corpus, write_article) -> Non
     ]
 
 
+@pytest.mark.slow
 def test_python_dash_m_bot_check(tmp_path: Path, tmp_corpus: Path, write_article) -> None:
     write_article(tmp_corpus, "good")
     env = {
@@ -345,6 +347,7 @@ def test_version(capsys) -> None:
     assert capsys.readouterr().out.startswith("ainews ")
 
 
+@pytest.mark.slow
 def test_ingest_and_check_do_not_import_discord() -> None:
     """The command line imports discord.py only to run the bot or the demo: ``ingest`` and
     ``check`` start faster, and so does every parsing worker (spawned workers import the main

@@ -102,6 +102,7 @@ def offline_env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
+@pytest.mark.slow
 def test_the_network_guard_refuses_other_hosts(offline_env: dict[str, str], tmp_path) -> None:
     """The guard the demo test relies on does load, and does refuse."""
     script = (
@@ -124,6 +125,7 @@ def test_the_network_guard_refuses_other_hosts(offline_env: dict[str, str], tmp_
     assert "192.0.2.1" in log
 
 
+@pytest.mark.slow
 def test_demo_tours_the_bot_offline_and_leaves_nothing_behind(
     offline_env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -176,6 +178,7 @@ def test_demo_tours_the_bot_offline_and_leaves_nothing_behind(
     assert not (tmp_path / "network.log").exists()
 
 
+@pytest.mark.slow
 def test_demo_runs_in_a_folder_whose_env_file_is_broken(
     offline_env: dict[str, str], tmp_path: Path
 ) -> None:

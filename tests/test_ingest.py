@@ -397,6 +397,7 @@ async def test_check_reports_what_ingest_rejects(database, tmp_corpus, write_art
 # --------------------------------------------------------------------------- many files
 
 
+@pytest.mark.slow
 async def test_large_corpus_is_parsed_in_worker_processes(
     database, tmp_corpus, write_article
 ) -> None:
@@ -459,6 +460,7 @@ def test_a_new_file_gone_before_it_is_parsed_is_rejected(tmp_corpus) -> None:
     assert outcome.error == "cannot read the file: No such file or directory"
 
 
+@pytest.mark.slow
 def test_parsing_workers_run_at_lower_priority_and_collect_garbage_less_often() -> None:
     executor = _parsing_executor(2)
     try:

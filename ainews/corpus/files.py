@@ -61,12 +61,12 @@ def parse_article_bytes(data: bytes, warnings: Warnings | None = None) -> Articl
     if b"\x00" in data:
         raise ArticleError("binary file, not Markdown text")
     try:
-        text = data.decode("utf-8")  # "utf-8-sig" would drop the BOM too, at twice the cost
+        text = data.decode("utf-8")  # "utf-8-sig" would drop the BOM too, in a slower Python codec
     except UnicodeDecodeError as error:
         raise ArticleError(f"not valid UTF-8 (byte {error.start})") from None
     if text.startswith("\ufeff"):
         text = text[1:]
-    if "\r" in text:  # finding one character is 20 times as fast as a replace that finds none
+    if "\r" in text:  # finding one character is far cheaper than a replace
         text = text.replace("\r\n", "\n")
     return article_from_front_matter(_front_matter(text), warnings)
 

@@ -55,7 +55,7 @@ class FileOutcome(NamedTuple):
 
 
 #: Saved articles at most for which regrouping reads only the stories around them; past this,
-#: reading every link (about 0.2 s for 100,000 articles) is cheaper.
+#: reading every link is cheaper (bench/RESULTS.md).
 REGROUP_AROUND_AT_MOST = 2_000
 #: Queued for regrouping instead of article ids: every story (article ids are hex, and this sorts
 #: before them).

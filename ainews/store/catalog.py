@@ -16,7 +16,7 @@ from ainews.corpus.article import Article, article_from_json
 from ainews.store.database import Database, from_timestamp
 
 MAX_SEARCH_TERMS = 12
-#: How many newest-first index entries cost as much as one article row (about 0.6 and 5 us).
+#: How many newest-first index entries cost as much as one article row (bench/RESULTS.md).
 _ROW_VS_ENTRY = 8
 #: Search relevance: title weighs most, then topics, excerpt and provider.
 _BM25 = "bm25(articles_fts, 10.0, 3.0, 2.0, 5.0)"
@@ -154,9 +154,7 @@ class NewsCatalog:
         Fetching the rows first reads one article row per topic article (a page each). A walk
         reads index entries only (migration 0003), ``_ROW_VS_ENTRY`` times cheaper each, but
         about ``active / article_count`` of them per article it finds or skips, and it skips the
-        stories already posted in the channel. On 100,000 articles: rows first 1.5-5 ms for 300
-        to 800 articles, 10 ms for 1,900, 55 ms for 11,000; a walk 2 ms for 800 articles, but 20
-        ms once the channel has 200 of them and 49 ms at 760.
+        stories already posted in the channel (measured: bench/RESULTS.md).
         """
         if self._topics is None:
             await self.topics()
@@ -185,8 +183,7 @@ class NewsCatalog:
             return []
         wanted = limit * 2 + 4
         # The best-scored matches come from the full-text index alone, and only their article
-        # rows are read. Ranking every match with its row reads a row per match: for "model" in
-        # 100,000 articles, 40,000 rows and 120 ms instead of 35.
+        # rows are read: ranking every match with its row reads a row per match (bench/RESULTS.md).
         window = wanted * 2 + 16
         async with self.database.connection.execute(
             "SELECT a.data, a.story_id, a.active, r.score FROM (SELECT rowid AS seq,"

@@ -23,10 +23,8 @@ import aiosqlite
 BUSY_TIMEOUT_MS = 5_000
 #: Page size of a new database, and of a backup (``VACUUM INTO`` writes the copy with the page size
 #: set on the connection); an existing database keeps its own, since in WAL mode it cannot change.
-#: An article row, with its JSON, is about 3 KB: 4 KiB pages hold one each and waste a quarter
-#: of the page, 16 KiB pages hold five. Measured on a 100,000-article cold ingest: 16 KiB pages
-#: made the saving process spend 15% less CPU than 4 KiB ones (8 KiB: 5%), and the file is 10%
-#: smaller.
+#: 16 KiB, since an article row with its JSON (about 3 KB) wastes a quarter of a 4 KiB page: a
+#: bulk save costs less CPU and the file is smaller (measured in bench/RESULTS.md).
 NEW_DATABASE_PAGE_SIZE = 16_384
 _MIGRATION_NAME = re.compile(r"^(\d{4})_\w+\.sql$")
 

@@ -198,6 +198,7 @@ async def test_a_wrong_token_fails_login_cleanly(sandbox: Sandbox, world: NewsWo
     assert sandbox.counters.statuses[401] == 1  # tried once, not retried in a loop
 
 
+@pytest.mark.slow
 async def test_ainews_run_with_a_wrong_token_says_so_and_exits_2(
     sandbox: Sandbox, world: NewsWorld, tmp_path: Path
 ) -> None:

@@ -160,6 +160,7 @@ async def cards_shown(result: InteractionResult) -> list[Json]:
     return shown.embeds
 
 
+@pytest.mark.slow
 async def test_every_command_answers_in_time_while_queries_take_2_5_s(
     sandbox: Sandbox, world: NewsWorld, news_bot: NewsBot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -187,6 +188,7 @@ async def test_every_command_answers_in_time_while_queries_take_2_5_s(
     assert (newest.calls, search.calls) == (3, 1)
 
 
+@pytest.mark.slow
 async def test_a_query_slower_than_discords_3_s_still_gets_an_answer(
     sandbox: Sandbox, world: NewsWorld, news_bot: NewsBot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -201,6 +203,7 @@ async def test_a_query_slower_than_discords_3_s_still_gets_an_answer(
     assert result.rejections == []
 
 
+@pytest.mark.slow
 async def test_two_members_asking_in_one_channel_both_get_an_answer_and_no_repeats(
     sandbox: Sandbox, world: NewsWorld, news_bot: NewsBot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -219,6 +222,7 @@ async def test_two_members_asking_in_one_channel_both_get_an_answer_and_no_repea
     assert first.rejections == [] and second.rejections == []
 
 
+@pytest.mark.slow
 async def test_a_slow_caught_up_answer_stays_private(
     sandbox: Sandbox, world: NewsWorld, news_bot: NewsBot, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -44,6 +44,9 @@ from discord_sandbox.faults import HeldRequest
 from discord_sandbox.sandbox import Sandbox
 from tests.helpers import SETTING_NAMES, eventually, write_long_articles
 
+#: Each test starts the bot as a subprocess, several times.
+pytestmark = pytest.mark.slow
+
 MESSAGES = "/channels/{channel_id}/messages"
 PARTS = 4
 ARTICLES = 10

@@ -364,6 +364,7 @@ async def test_a_server_error_after_discord_stored_the_message_is_resolved_by_it
     assert len({article for _, article in recorded}) == 10
 
 
+@pytest.mark.slow
 async def test_a_500_after_discord_stored_the_message_is_not_posted_twice_by_discord_py(
     sandbox: Sandbox, world: NewsWorld, clocked_bot: NewsBot, clock: SettableClock
 ) -> None:

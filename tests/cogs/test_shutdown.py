@@ -136,6 +136,7 @@ def integrity(database: Path) -> list[tuple[str]]:
         return db.execute("PRAGMA integrity_check").fetchall()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 async def test_ainews_run_stops_cleanly_on_a_signal(
     sandbox: Sandbox, world: NewsWorld, tmp_path: Path, signum: signal.Signals
@@ -156,6 +157,7 @@ async def test_ainews_run_stops_cleanly_on_a_signal(
     assert recorded == len(answer.embeds)  # what was posted before the signal is kept
 
 
+@pytest.mark.slow
 async def test_ainews_run_stops_cleanly_on_sigterm_while_starting(
     sandbox: Sandbox, world: NewsWorld, tmp_path: Path
 ) -> None:

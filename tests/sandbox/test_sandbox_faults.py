@@ -20,6 +20,7 @@ async def test_added_latency(sandbox: Sandbox, world, bot) -> None:
         assert time.monotonic() - started >= 0.2
 
 
+@pytest.mark.slow
 async def test_a_500_is_retried_by_discord_py(sandbox: Sandbox, world, bot) -> None:
     async with run_client(sandbox, bot):
         sandbox.faults.fail_next(1, status=500, method="POST", route=MESSAGES)

@@ -78,6 +78,7 @@ async def test_every_answer_carries_rate_limit_headers(sandbox: Sandbox, world) 
     assert remaining == ["4", "3"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sandbox_config", [SLOW_CHANNEL])
 async def test_a_429_is_shaped_like_discords_and_discord_py_waits_and_retries(
     sandbox: Sandbox, world, bot
@@ -115,6 +116,7 @@ async def test_discord_py_paces_itself_on_an_exhausted_bucket(sandbox: Sandbox, 
     assert len(sandbox.channel_messages(world.news)) == 3
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sandbox_config", [TIGHT_GLOBAL])
 async def test_a_burst_over_many_channels_hits_the_global_limit_and_recovers(
     sandbox: Sandbox, world, bot
