@@ -13,6 +13,7 @@ import pytest
 from ainews.corpus.article import article_from_json
 from ainews.corpus.files import parse_article_bytes
 from ainews.corpus.urls import article_id_for, url_key
+from ainews.ingest import ingest_corpus
 from ainews.store import articles as articles_module
 from ainews.store.articles import (
     REGROUP_AROUND_AT_MOST,
@@ -158,6 +159,56 @@ async def test_upgrade_to_5_keeps_related_links_and_regroups_every_story(
         story = min(hub.record.id, spoke.record.id)
         assert await story_of(database, hub.record.id) == story
         assert await story_of(database, spoke.record.id) == story
+
+
+async def test_upgrade_to_6_keeps_url_owners_and_reads_every_file_again(
+    tmp_path: Path, article_text
+) -> None:
+    """Migration 6 lets articles share a URL and makes the next ingest read every file again
+    (for the new aliases and the cleaned text), even one whose stat has not changed."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    file = corpus / "chip.md"
+    file.write_text(article_text("chip", title="Chip &amp; board"), encoding="utf-8")
+    record = ArticleRecord.from_article(parse_article_bytes(file.read_bytes()))
+    stat = file.stat()
+    path = tmp_path / "v5.sqlite3"
+    with sqlite3.connect(path) as old:  # as release 5 left it: the title stored raw
+        for version, _, sql in migrations():
+            if version <= 5:
+                old.executescript(sql)
+        old.execute("PRAGMA user_version = 5")
+        old.execute(
+            "INSERT INTO articles (id, story_id, title, excerpt, provider_name, topics_text,"
+            " data) VALUES (?, ?, 'Chip &amp; board', '', '', '', ?)",
+            (
+                record.id,
+                record.id,
+                record.data.decode().replace("Chip & board", "Chip &amp; board"),
+            ),
+        )
+        old.execute(
+            "INSERT INTO articles_fts (rowid, title, excerpt, provider_name, topics_text)"
+            " SELECT seq, title, excerpt, provider_name, topics_text FROM articles"
+        )
+        old.executemany(
+            "INSERT INTO article_urls VALUES (?, ?)", [(k, record.id) for k in record.url_keys]
+        )
+        old.execute(
+            "INSERT INTO source_files (path, mtime_ns, size, article_id) VALUES (?, ?, ?, ?)",
+            (str(file), stat.st_mtime_ns, stat.st_size, record.id),
+        )
+    old.close()
+
+    async with await Database.open(path) as upgraded:
+        assert sorted(await rows(upgraded, "SELECT url_key, article_id FROM article_urls")) == (
+            sorted((k, record.id) for k in record.url_keys)
+        )
+        report = await ingest_corpus(ArticleRepository(upgraded), corpus)
+
+        assert (report.ingested, report.unchanged) == (1, 0)
+        assert await value(upgraded, "SELECT title FROM articles") == "Chip & board"
+        assert await value(upgraded, "SELECT count(*) FROM article_urls") == len(record.url_keys)
 
 
 async def test_reopening_keeps_data_and_does_not_migrate_again(
@@ -448,14 +499,18 @@ async def test_stories_are_connected_groups_and_regroup_when_links_go(
 
 async def linked_groups(database: Database) -> dict[str, str]:
     """Each article's story as the links in the store make it, found here independently: the
-    smallest id of its connected group, by breadth-first search."""
+    smallest id of its connected group, by breadth-first search. Linked: a related item and the
+    owner of its URL, two owners of one URL, and the articles one file held in turn."""
     neighbours: dict[str, set[str]] = {
         a: set() for (a,) in await rows(database, "SELECT id FROM articles")
     }
     for lister, owner in await rows(
         database,
         "SELECT r.article_id, u.article_id FROM article_related AS r"
-        " JOIN article_urls AS u USING (url_key)",
+        " JOIN article_urls AS u USING (url_key)"
+        " UNION ALL SELECT a.article_id, b.article_id FROM article_urls AS a"
+        " JOIN article_urls AS b USING (url_key)"
+        " UNION ALL SELECT earlier_id, later_id FROM repointed_articles",
     ):
         neighbours[lister].add(owner)
         neighbours[owner].add(lister)
@@ -477,9 +532,9 @@ async def test_regrouping_around_saved_articles_matches_the_links(
     repository, database, save, monkeypatch, around_at_most
 ) -> None:
     """Rounds of random edits to a small corpus: related coverage added and dropped, AMP aliases
-    that take over another article's URL and give it back. Each regrouping reads only the
-    stories around what was saved (or, past a number of them, every link); after each, every
-    story is the group the links make."""
+    that share another article's URL and give it back, files re-pointed to other URLs. Each
+    regrouping reads only the stories around what was saved (or, past a number of them, every
+    link); after each, every story is the group the links make."""
     monkeypatch.setattr(articles_module, "REGROUP_AROUND_AT_MOST", around_at_most)
     rng = random.Random(2026)
     urls = [f"https://news.example.com/story/{n}" for n in range(40)]
@@ -489,7 +544,8 @@ async def test_regrouping_around_saved_articles_matches_the_links(
         await save(
             f"/c/{n}.md",
             f"s{n}",
-            webUrl=urls[n],
+            # Now and then a curation tool re-points the file to another outlet's copy.
+            webUrl=urls[n] if rng.random() < 0.85 else rng.choice(urls + elsewhere),
             ampWebUrl=rng.choice([None, None, None, rng.choice(urls + elsewhere)]),
             cdnAmpWebUrl=None,
             related=[
@@ -513,6 +569,7 @@ async def test_regrouping_around_saved_articles_matches_the_links(
         assert stored == await linked_groups(database)
         changed_rounds += stored != before
     assert changed_rounds >= 10, "the edits regroup stories often"
+    assert await value(database, "SELECT count(*) FROM repointed_articles") >= 5, "re-pointed"
     assert len(set(stored.values())) < len(stored), "some stories hold several articles"
 
 
@@ -555,22 +612,28 @@ async def test_a_large_save_queues_every_story_once(
     assert await rows(database, "SELECT article_id FROM stories_to_regroup") == []
 
 
-async def test_a_url_taken_over_and_given_up_before_regrouping_unlinks_its_story(
+async def test_a_url_shared_then_given_up_before_regrouping_leaves_its_owner_linked(
     repository, database, save
 ) -> None:
-    """An article takes another's URL (as an AMP alias), then gives it up before stories are
-    regrouped: the coverage that linked to the URL is linked to nobody now."""
+    """An article names another's URL (as an AMP alias): both keep it, and the two are one
+    story. It gives the URL up again before stories are regrouped: the two are apart, and the
+    coverage listing the URL is still linked to the article it always named."""
     url = "https://news.example.com/tech/y"
     owner = await save("/c/y.md", "y", webUrl=url, ampWebUrl=None, cdnAmpWebUrl=None)
     lister = await save("/c/x.md", "x", ampWebUrl=None, cdnAmpWebUrl=None, related=related(url))
     await repository.regroup_stories()
     assert await story_of(database, lister) == await story_of(database, owner)
 
-    await save("/c/z1.md", "z", ampWebUrl=url, cdnAmpWebUrl=None)  # takes the URL over
-    await save("/c/z2.md", "z", ampWebUrl=None, cdnAmpWebUrl=None)  # and gives it up
+    sharer = await save("/c/z1.md", "z", ampWebUrl=url, cdnAmpWebUrl=None)
+    await repository.regroup_stories()
+    assert await story_of(database, sharer) == await story_of(database, owner)
+
+    await save("/c/z1.md", "z", ampWebUrl=url, cdnAmpWebUrl=None)
+    await save("/c/z2.md", "z", ampWebUrl=None, cdnAmpWebUrl=None)  # the same article, given up
     await repository.regroup_stories()
 
     assert dict(await rows(database, "SELECT id, story_id FROM articles")) == await linked_groups(
         database
     )
-    assert await story_of(database, lister) == lister
+    assert await story_of(database, lister) == await story_of(database, owner) == min(lister, owner)
+    assert await story_of(database, sharer) == sharer

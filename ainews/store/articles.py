@@ -84,10 +84,27 @@ class ArticleRepository:
         return {row[0]: row for row in rows}
 
     async def save_files(self, outcomes: Sequence[FileOutcome]) -> None:
-        """Record parsed files and their articles in one transaction (all or nothing)."""
+        """Record parsed files and their articles in one transaction (all or nothing).
+
+        A file that now holds another article than before was re-pointed (by a curation tool,
+        to another outlet's copy of its story): the two articles are linked into one story for
+        good (``repointed_articles``)."""
         records = {o.record.id: o.record for o in outcomes if o.record is not None}
         async with self.database.transaction() as db:
-            replaced = await self._article_ids_of([o.path for o in outcomes])
+            held_before = await self._articles_held_by([o.path for o in outcomes])
+            replaced = set(held_before.values())
+            repointed = {
+                (earlier, o.record.id)
+                for o in outcomes
+                if o.record is not None
+                and (earlier := held_before.get(o.path)) is not None
+                and earlier != o.record.id
+            }
+            if repointed:
+                await db.executemany(
+                    "INSERT OR IGNORE INTO repointed_articles (earlier_id, later_id) VALUES (?, ?)",
+                    sorted(repointed),
+                )
             await db.executemany(
                 "INSERT INTO source_files (path, mtime_ns, size, article_id, error)"
                 " VALUES (?, ?, ?, ?, ?) ON CONFLICT (path) DO UPDATE SET"
@@ -110,16 +127,18 @@ class ArticleRepository:
         if not paths:
             return 0
         async with self.database.transaction() as db:
-            affected = await self._article_ids_of(paths)
+            affected = set((await self._articles_held_by(paths)).values())
             await db.executemany("DELETE FROM source_files WHERE path = ?", [(p,) for p in paths])
             return await self._refresh_active(affected)
 
     async def regroup_stories(self) -> None:
         """Group each article with the corpus articles its related coverage names (one story).
 
-        A story is a connected group: an article is linked to the article owning a URL that its
-        related coverage lists. Its id is the smallest article id in it, so it is stable while
-        the group is. Withdrawn articles keep their place, so posting history still dedupes.
+        A story is a connected group: an article is linked to every article owning a URL that
+        its related coverage lists, to every article sharing one of its own URLs (its identity
+        URL or an alias), and to the articles its file held before or after it (re-pointed).
+        Its id is the smallest article id in it, so it is stable while the group is. Withdrawn
+        articles keep their place, so posting history still dedupes.
         Only the stories around articles saved since the last regrouping are grouped again
         (all of them after a large ingest, when reading every link is cheaper).
         """
@@ -149,8 +168,18 @@ class ArticleRepository:
         async with db.execute(
             "SELECT r.article_id, u.article_id FROM article_related AS r"
             " JOIN article_urls AS u USING (url_key) WHERE u.article_id <> r.article_id"
+            " UNION ALL SELECT earlier_id, later_id FROM repointed_articles"
         ) as cursor:
-            stories = _connected_groups((a, b) for a, b in await cursor.fetchall())
+            links = [(a, b) for a, b in await cursor.fetchall()]
+        # URLs several articles share, read in key order (the table's) with no join.
+        async with db.execute(
+            "SELECT group_concat(article_id, ' ') FROM article_urls"
+            " GROUP BY url_key HAVING count(*) > 1"
+        ) as cursor:
+            for (owners,) in await cursor.fetchall():
+                first, *others = owners.split(" ")
+                links += [(first, other) for other in others]
+        stories = _connected_groups(links)
         async with db.execute("SELECT id FROM articles WHERE story_id <> id") as cursor:
             for (article_id,) in await cursor.fetchall():
                 stories.setdefault(article_id, article_id)
@@ -159,9 +188,10 @@ class ArticleRepository:
     async def _stories_around(self, saved: list[str]) -> dict[str, str]:
         """The stories of the articles that ``saved`` articles' changes can have regrouped.
 
-        Only saving an article changes links: its own (its URLs, its related coverage), and
-        those of an article whose URL it took over. Every such article is reached from a saved
-        one through links as they are now, or through stories as they were stored. So the
+        Only saving an article changes links: its own (its URLs, its related coverage, the file
+        it came from), and those of the articles it shares a URL with. Every such article is
+        reached from a saved one through links as they are now, or through stories as they were
+        stored. So the
         region closed under both (the whole stored story of every article reached, and every
         article linked to one) holds every story that can have changed, and every other story
         is exactly as stored. It is found breadth first, a few queries a step.
@@ -188,13 +218,22 @@ class ArticleRepository:
                 keys.update(url_key(url) for url in fields.urls + fields.related_urls)
             keys -= seen_keys
             seen_keys |= keys
-            owners = dict(await self._rows_in(_OWNERS_OF, keys))
-            reached = set(owners.values())
+            owners: dict[int, list[str]] = {}
+            for key, owner in await self._rows_in(_OWNERS_OF, keys):
+                owners.setdefault(key, []).append(owner)
+            reached = {owner for group in owners.values() for owner in group}
+            for first, *others in owners.values():  # a shared URL: one story
+                links += [(first, other) for other in others]
             for key, lister in await self._rows_in(_LISTERS_OF, keys):
                 reached.add(lister)
-                owner = owners.get(key)
-                if owner is not None and owner != lister:
-                    links.append((lister, owner))
+                links += [(lister, owner) for owner in owners.get(key, ()) if owner != lister]
+            for column in ("earlier_id", "later_id"):  # one file's articles, one after the other
+                for earlier, later in await self._rows_in(
+                    f"SELECT earlier_id, later_id FROM repointed_articles WHERE {column} IN ({{}})",
+                    new,
+                ):
+                    links.append((earlier, later))
+                    reached |= {earlier, later}
             reached -= stored_story.keys()
         grouped = _connected_groups(links)
         return {article: grouped.get(article, article) for article in stored_story}
@@ -218,12 +257,14 @@ class ArticleRepository:
             row = await cursor.fetchone()
         return int(row[0]) if row else 0
 
-    async def _article_ids_of(self, paths: Sequence[str]) -> set[str]:
+    async def _articles_held_by(self, paths: Sequence[str]) -> dict[str, str]:
+        """The article each of ``paths`` holds now (rejected and new files are left out)."""
         rows = await self._rows_in(
-            "SELECT article_id FROM source_files WHERE path IN ({}) AND article_id IS NOT NULL",
+            "SELECT path, article_id FROM source_files WHERE path IN ({})"
+            " AND article_id IS NOT NULL",
             paths,
         )
-        return {article_id for (article_id,) in rows}
+        return dict(rows)
 
     async def _refresh_active(self, article_ids: Iterable[str]) -> int:
         """Set ``active`` from whether any file still holds the article; returns how many went."""
@@ -242,8 +283,7 @@ class ArticleRepository:
         """Insert or replace articles with their URLs, related coverage, topics and full text.
 
         Rows go in in key order: the keys are random, so that makes each statement visit every
-        index page it changes once, in order (writes to URLs stay stable in batch order, since
-        the last article naming a URL takes it).
+        index page it changes once, in order.
         """
         db = self.database.connection
         in_batch_order = list(records)
@@ -314,8 +354,8 @@ class ArticleRepository:
         )
         await self._queue_for_regrouping(rows)  # before their URLs replace others' below
         await db.executemany(
-            "INSERT OR REPLACE INTO article_urls (url_key, article_id) VALUES (?, ?)",
-            sorted(((key, r.id) for r in in_batch_order for key in r.url_keys), key=itemgetter(0)),
+            "INSERT OR IGNORE INTO article_urls (url_key, article_id) VALUES (?, ?)",
+            sorted((key, r.id) for r in rows for key in r.url_keys),
         )
         await db.executemany(
             "INSERT OR IGNORE INTO article_related (url_key, article_id) VALUES (?, ?)",
@@ -331,9 +371,8 @@ class ArticleRepository:
 
     async def _queue_for_regrouping(self, records: list[ArticleRecord]) -> None:
         """Queue the stories a save can change: those of the saved articles, and of the articles
-        whose URLs they take over (a link to such a URL moves to the saved article, and stays
-        gone if that one gives the URL up before the next regrouping). After a large save:
-        every story, one row instead of one an article for the whole ingest."""
+        they now share a URL with. After a large save: every story, one row instead of one an
+        article for the whole ingest."""
         db = self.database.connection
         async with db.execute(
             "SELECT count(*) FROM stories_to_regroup WHERE article_id = ?", (_EVERY_STORY,)

@@ -1,0 +1,29 @@
+-- Real corpora: an article's URLs may be shared with other files, and a file may be re-pointed.
+
+-- Several articles may name one URL (a file whose webUrl is another file's AMP copy, two files
+-- re-pointed to one outlet): each keeps it, and sharing one makes them one story. Before, the
+-- last article saved took the URL from the others.
+CREATE TABLE article_urls_shared (
+    url_key    INTEGER NOT NULL,
+    article_id TEXT NOT NULL,
+    PRIMARY KEY (url_key, article_id)
+) WITHOUT ROWID;
+INSERT INTO article_urls_shared (url_key, article_id)
+    SELECT url_key, article_id FROM article_urls ORDER BY url_key, article_id;
+DROP TABLE article_urls;
+ALTER TABLE article_urls_shared RENAME TO article_urls;
+
+-- The articles a file held one after the other: a curation tool re-pointed the file to another
+-- outlet's copy of its story. The file is the curator's unit of a story, so the two stay one
+-- story for good, whatever the file holds later and after either article is withdrawn.
+CREATE TABLE repointed_articles (
+    earlier_id TEXT NOT NULL,
+    later_id   TEXT NOT NULL,
+    PRIMARY KEY (earlier_id, later_id)
+) WITHOUT ROWID;
+CREATE INDEX repointed_articles_by_later ON repointed_articles (later_id, earlier_id);
+
+-- Read every file again at the next ingest (originalUrl aliases, videos, cleaned text, dropped
+-- decorations), and regroup every story after it.
+UPDATE source_files SET size = -1;
+INSERT OR IGNORE INTO stories_to_regroup (article_id) VALUES ('*');
