@@ -16,6 +16,7 @@ import copy
 import re
 import zlib
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
@@ -39,6 +40,7 @@ FIELDS_PER_EMBED = 25
 FOOTER_LIMIT = 2_048
 EMBEDS_PER_MESSAGE = 10
 CHARACTERS_PER_MESSAGE = 6_000
+CONTENT_LIMIT = 2_000
 
 #: A card's description is a teaser, not the article: about three lines on a desktop client. Ten
 #: typical cards then fit one message; longer excerpts end at a word boundary with "…".
@@ -160,6 +162,48 @@ def pack_embeds(embeds: Sequence[discord.Embed]) -> list[list[discord.Embed]]:
     if current:
         messages.append(current)
     return messages
+
+
+@dataclass(frozen=True, slots=True)
+class CardMessage:
+    """One message's worth of cards: ``count`` articles in order, their embeds, and for a video
+    its playable URL, which goes bare in the message content (bots cannot set an embed's video;
+    Discord shows a player for a video link in the content)."""
+
+    count: int
+    embeds: list[discord.Embed]
+    video_url: str | None = None
+
+
+def pack_cards(articles: Sequence[Article]) -> list[CardMessage]:
+    """The cards of ``articles`` in as few messages as Discord's limits allow, in order; each
+    video has a message of its own, so that each shows its player."""
+    messages: list[CardMessage] = []
+    pending: list[Article] = []
+
+    def flush() -> None:
+        for embeds in pack_embeds([article_embed(article) for article in pending]):
+            messages.append(CardMessage(len(embeds), embeds))
+        pending.clear()
+
+    for article in articles:
+        if article.video_url is None or not is_web_url(article.video_url):
+            pending.append(article)
+            continue
+        flush()
+        messages.append(CardMessage(1, pack_embeds([article_embed(article)])[0], article.video_url))
+    flush()
+    return messages
+
+
+def with_video_link(text: str, video_url: str | None, room: int = 0) -> str:
+    """``text`` with the video URL on a line of its own, if there is one and it fits a message
+    (leaving ``room`` characters for what is added later); else ``text`` alone (the card still
+    links the video)."""
+    if video_url is None:
+        return text
+    joined = f"{text}\n{video_url}" if text else video_url
+    return joined if len(joined) + room <= CONTENT_LIMIT else text
 
 
 def card_summary(article: Article) -> str:

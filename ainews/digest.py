@@ -14,12 +14,14 @@ from datetime import datetime
 
 import discord
 
-from ainews.cards import article_embed, pack_embeds
+from ainews.cards import article_embed, pack_cards, with_video_link
 from ainews.store.catalog import StoredArticle
 from ainews.store.digests import DigestPart
 from ainews.text import trim_to_words
 
 MAX_OVERFLOW_CHARS = 1_200
+#: Characters kept free in a part's text for its marker line (see :func:`with_marker`).
+MARKER_ROOM = 64
 _MARKER = re.compile(r"-# digest ref `(?P<marker>[0-9a-f]{6,32})` · (?P<part>\d+)/(?P<parts>\d+)$")
 
 
@@ -40,15 +42,16 @@ def compose_digest(
         f"**AI news digest** — {local_now:%A %-d %B %Y} · {count} new "
         f"{'article' if count == 1 else 'articles'} on {_names(topic_names)}"
     )
-    groups = pack_embeds([article_embed(item.article) for item in chosen])
+    groups = pack_cards([item.article for item in chosen])
     parts: list[DigestPart] = []
     start = 0
-    for index, embeds in enumerate(groups):
+    for index, group in enumerate(groups):
         lines = [header] if index == 0 else []
         if index == len(groups) - 1 and any(overflow.values()):
             lines.append(overflow_line(overflow))
-        parts.append(DigestPart("\n".join(lines), tuple(chosen[start : start + len(embeds)])))
-        start += len(embeds)
+        text = with_video_link("\n".join(lines), group.video_url, room=MARKER_ROOM)
+        parts.append(DigestPart(text, tuple(chosen[start : start + group.count])))
+        start += group.count
     return parts
 
 

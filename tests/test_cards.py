@@ -22,8 +22,10 @@ from ainews.cards import (
     article_embed,
     card_summary,
     embed_characters,
+    pack_cards,
     pack_embeds,
     topic_colour,
+    with_video_link,
 )
 from ainews.corpus.article import Article, Image, Provider, RelatedCoverage
 from ainews.corpus.files import read_article_file
@@ -673,3 +675,34 @@ def test_topic_colour_is_the_same_in_another_process(hash_seed):
         env={**os.environ, "PYTHONHASHSEED": hash_seed},
     )
     assert int(result.stdout) == topic_colour("AI Hardware").value
+
+
+# ---------------------------------------------------------------------------------------------
+# Videos
+
+
+def test_each_video_gets_a_message_of_its_own_with_its_link_in_the_content():
+    watch = "https://www.youtube.com/watch?v=Zx9aYc1uQ2E"
+    video = replace(SEED, id="video", url=watch, type="video", video_url=watch)
+    plain = [replace(SEED, id=f"a{n}", url=f"https://news.example.com/{n}") for n in range(3)]
+
+    messages = pack_cards([plain[0], plain[1], video, plain[2], video])
+
+    assert [(m.count, m.video_url) for m in messages] == [
+        (2, None),
+        (1, watch),
+        (1, None),
+        (1, watch),
+    ]
+    assert [len(m.embeds) for m in messages] == [2, 1, 1, 1]
+    assert messages[1].embeds[0].url == watch
+
+
+def test_a_video_link_goes_in_the_content_only_when_it_fits():
+    watch = "https://www.youtube.com/watch?v=Zx9aYc1uQ2E"
+
+    assert with_video_link("", watch) == watch
+    assert with_video_link("header", watch) == f"header\n{watch}"
+    assert with_video_link("h" * 1_990, watch) == "h" * 1_990
+    assert with_video_link("h" * 1_900, watch, room=64) == "h" * 1_900
+    assert with_video_link("header", None) == "header"

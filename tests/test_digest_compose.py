@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -198,3 +199,21 @@ def test_marker_round_trip(text: str, part: int, parts: int) -> None:
 )
 def test_find_marker_ignores_other_messages(content: str) -> None:
     assert find_marker(content) is None
+
+
+def test_a_video_is_a_part_of_its_own_with_its_link_before_the_marker() -> None:
+    watch = "https://www.youtube.com/watch?v=Zx9aYc1uQ2E"
+    first, second = stored(1), stored(2)
+    video = StoredArticle(
+        replace(second.article, type="video", url=watch, video_url=watch), second.story_id
+    )
+
+    parts = compose_digest(
+        [first, video], {"Robotics": 3}, topic_names=["Robotics"], local_now=LOCAL_NOW
+    )
+
+    assert [len(part.articles) for part in parts] == [1, 1]
+    assert parts[0].text.startswith("**AI news digest**") and watch not in parts[0].text
+    assert parts[1].text.splitlines() == ["+3 more on Robotics — /news shows them", watch]
+    marked = with_marker(parts[1].text, "abc123abc123", 1, 2)
+    assert find_marker(marked) == ("abc123abc123", 1, 2)

@@ -16,7 +16,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from ainews.cards import NO_MENTIONS, article_embed, pack_embeds
+from ainews.cards import NO_MENTIONS, pack_cards, pack_embeds, with_video_link
 from ainews.cogs.topic_option import Topic
 from ainews.store.catalog import NewsCatalog, StoredArticle, TopicStats, search_expression
 from ainews.store.ledger import PostedArticle
@@ -229,22 +229,24 @@ async def post_articles(
     private: bool,
     more: MoreNewsButton | None,
 ) -> None:
-    """Send the cards (several messages if Discord's limits ask for it) and record public ones."""
+    """Send the cards (several messages if Discord's limits ask for it, a video in a message
+    of its own with its link in the content) and record public ones."""
     bot = interaction.client
-    batches = pack_embeds([article_embed(item.article) for item in found])
+    messages = pack_cards([item.article for item in found])
     start = 0
-    for index, embeds in enumerate(batches):
-        shown = found[start : start + len(embeds)]
-        start += len(embeds)
-        view = discord.ui.View(timeout=None) if more and index == len(batches) - 1 else None
-        if view is not None and more is not None:
-            view.add_item(more)
+    for index, card_message in enumerate(messages):
+        shown = found[start : start + card_message.count]
+        start += card_message.count
         send: dict[str, Any] = {
-            "embeds": embeds,
+            "embeds": card_message.embeds,
             "ephemeral": private,
             "allowed_mentions": NO_MENTIONS,
         }
-        if view is not None:
+        if card_message.video_url is not None:
+            send["content"] = with_video_link("", card_message.video_url)
+        if more is not None and index == len(messages) - 1:
+            view = discord.ui.View(timeout=None)
+            view.add_item(more)
             send["view"] = view
         message_id = await send_answer(interaction, **send)
         if not private and message_id is not None and interaction.channel_id is not None:
