@@ -27,6 +27,7 @@ from typing import Protocol
 
 import discord
 
+from ainews.cards import article_embed
 from ainews.clock import Clock
 from ainews.digest import compose_digest, find_marker, part_embeds, with_marker
 from ainews.pacing import Pacer
@@ -41,6 +42,10 @@ log = logging.getLogger(__name__)
 #: (One request's worth; a channel busier than that between a crash and the restart could hide
 #: a marker.)
 HISTORY_LOOKBACK = 100
+#: Digest messages this old or newer get an article's changed card; older ones stay as posted.
+EDIT_CARDS_POSTED_WITHIN = timedelta(days=7)
+#: Card edits at most per pass (each rescan): the rest wait for the next.
+EDITS_PER_PASS = 50
 RETRY_DELAYS = (
     timedelta(minutes=1),
     timedelta(minutes=2),
@@ -108,6 +113,17 @@ class DigestChannels(Protocol):
 
     def system_channel_id(self, guild_id: int) -> int | None:
         """The server's system channel, if it has one (where admins are told of a failure)."""
+        ...
+
+    async def edit(
+        self,
+        channel_id: int,
+        guild_id: int | None,
+        message_id: int,
+        *,
+        embeds: Sequence[discord.Embed],
+    ) -> None:
+        """Replace the embeds of one of the bot's messages (its content stays)."""
         ...
 
 
@@ -220,6 +236,42 @@ class DigestDeliverer:
         return compose_digest(
             chosen, overflow, topic_names=[t.name for t in topics], local_now=local_now
         )
+
+    async def edit_changed_cards(self, limit: int = EDITS_PER_PASS) -> int:
+        """Edit the digest messages of the last days whose articles' cards changed (a curator
+        rewrote a title, re-pointed a file...) to show the current cards; returns how many
+        were edited. Paced with the digests; a message that is gone is never tried again; when
+        Discord fails, the rest wait for the next pass. Command answers are left as posted."""
+        handled: set[int] = set()
+        edited = 0
+        since = self.clock() - EDIT_CARDS_POSTED_WITHIN
+        for article_id in await self.digests.changed_cards(limit):
+            for message in await self.digests.digest_messages_with(article_id, since):
+                if message.message_id in handled:
+                    continue
+                if len(handled) >= limit or self._stopping:
+                    return edited
+                await self.pacer.wait()
+                try:
+                    await self.channels.edit(
+                        message.channel_id,
+                        message.guild_id,
+                        message.message_id,
+                        embeds=[article_embed(item.article) for item in message.articles],
+                    )
+                except PostRefused as refusal:  # deleted, or no longer ours to edit
+                    log.info("card edit of message %s refused: %s", message.message_id, refusal)
+                    await self.digests.message_gone(message.message_id)
+                except PostFailed as failure:
+                    log.warning("card edits wait for the next rescan: %s", failure)
+                    return edited
+                else:
+                    edited += 1
+                handled.add(message.message_id)
+            await self.digests.card_edited(article_id)
+        if edited:
+            log.info("edited %d digest message(s) to show changed cards", edited)
+        return edited
 
     async def _resume(self, pending: PendingDelivery) -> DeliveryResult:
         if self._stopping:

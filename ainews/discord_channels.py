@@ -57,6 +57,20 @@ class DiscordChannels:
                     found.append(PostedMessage(message.id, message.content))
         return found
 
+    async def edit(
+        self,
+        channel_id: int,
+        guild_id: int | None,
+        message_id: int,
+        *,
+        embeds: Sequence[discord.Embed],
+    ) -> None:
+        channel = self.client.get_partial_messageable(channel_id, guild_id=guild_id)
+        async with _translated_errors():
+            await channel.get_partial_message(message_id).edit(
+                embeds=list(embeds), allowed_mentions=NO_MENTIONS
+            )
+
     def system_channel_id(self, guild_id: int) -> int | None:
         guild = self.client.get_guild(guild_id)
         return guild.system_channel.id if guild and guild.system_channel else None

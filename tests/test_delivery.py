@@ -3,9 +3,11 @@ three Discord calls (no sandbox). Exactly once across crashes, refusals and Disc
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
 
 import discord
 import pytest
@@ -53,6 +55,7 @@ class RecordingChannels:
     refuse: dict[int, str] = field(default_factory=dict)
     fail: str | None = None
     lose_answer: bool = False
+    edits: list[tuple[int, list[discord.Embed]]] = field(default_factory=list)
 
     async def send(
         self,
@@ -84,6 +87,20 @@ class RecordingChannels:
     def system_channel_id(self, guild_id: int) -> int | None:
         return SYSTEM
 
+    async def edit(
+        self,
+        channel_id: int,
+        guild_id: int | None,
+        message_id: int,
+        *,
+        embeds: Sequence[discord.Embed],
+    ) -> None:
+        if channel_id in self.refuse:
+            raise PostRefused(self.refuse[channel_id])
+        if self.fail is not None:
+            raise PostFailed(self.fail)
+        self.edits.append((message_id, list(embeds)))
+
     def in_channel(self, channel_id: int) -> list[Sent]:
         return [m for m in self.sent if m.channel_id == channel_id]
 
@@ -95,11 +112,17 @@ class Delivery:
     channels: RecordingChannels
     clock: SettableClock
     database: Database
+    corpus: Path
+
+    async def rescan(self) -> None:
+        await ingest_corpus(ArticleRepository(self.database), self.corpus)
 
 
 @pytest.fixture
-async def delivery(database: Database) -> AsyncIterator[Delivery]:
-    await ingest_corpus(ArticleRepository(database), SAMPLE_CORPUS)
+async def delivery(database: Database, tmp_path: Path) -> AsyncIterator[Delivery]:
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SAMPLE_CORPUS, corpus)
+    await ingest_corpus(ArticleRepository(database), corpus)
     clock = SettableClock(datetime(2027, 2, 1, 8, 0, tzinfo=UTC))
     channels = RecordingChannels()
     digests = DigestRepository(database)
@@ -120,7 +143,7 @@ async def delivery(database: Database) -> AsyncIterator[Delivery]:
         next_run_at=datetime(2027, 2, 1, 9, 0, tzinfo=UTC),
         notify_channel_id=ADMINS,
     )
-    yield Delivery(deliverer, digests, channels, clock, database)
+    yield Delivery(deliverer, digests, channels, clock, database, corpus)
 
 
 async def ledger_rows(database: Database, channel_id: int) -> list[tuple[int, str]]:
@@ -286,3 +309,101 @@ async def test_after_stop_accepting_no_delivery_starts(delivery: Delivery) -> No
     assert result.outcome is Outcome.SHUTTING_DOWN
     assert delivery.channels.sent == []
     assert await delivery.deliverer.wait_idle(0.1)
+
+
+# Cards that change after they were posted ----------------------------------------------------
+
+
+async def delivered_cards(delivery: Delivery) -> list[discord.Embed]:
+    digest = await delivery.digests.get(NEWS)
+    assert digest is not None
+    result = await delivery.deliverer.deliver(digest, scheduled=False)
+    assert result.outcome is Outcome.SENT
+    (message,) = delivery.channels.in_channel(NEWS)
+    return message.embeds
+
+
+def rewrite(delivery: Delivery, card: discord.Embed, old: str, new: str) -> None:
+    """Rewrite the file of the article shown by ``card``, replacing ``old`` with ``new``."""
+    for path in delivery.corpus.glob("*.md"):
+        text = path.read_text(encoding="utf-8")
+        if f'\nwebUrl: "{card.url}"\n' in text:  # its own, not a related item's
+            path.write_text(text.replace(old, new, 1), encoding="utf-8")
+            return
+    raise AssertionError(f"no file for {card.url}")
+
+
+async def test_a_retitled_article_is_edited_in_its_digest_message(delivery: Delivery) -> None:
+    cards = await delivered_cards(delivery)
+    titles = [str(card.title) for card in cards]
+    (message,) = delivery.channels.in_channel(NEWS)
+    rewrite(delivery, cards[1], f'title: "{titles[1]}"', 'title: "A better title"')
+    await delivery.rescan()
+
+    assert await delivery.deliverer.edit_changed_cards() == 1
+
+    ((edited_id, embeds),) = delivery.channels.edits
+    assert edited_id == message.id
+    assert [e.title for e in embeds] == [titles[0], "A better title", titles[2]]
+    assert await delivery.deliverer.edit_changed_cards() == 0  # done: nothing queued
+
+
+async def test_what_a_card_does_not_show_edits_nothing(delivery: Delivery) -> None:
+    cards = await delivered_cards(delivery)
+    rewrite(delivery, cards[0], "quality:", 'heat: 999\nsecured: "new"\nquality:')
+    await delivery.rescan()
+
+    assert await delivery.deliverer.edit_changed_cards() == 0
+    assert delivery.channels.edits == []
+
+
+async def test_a_repointed_file_shows_its_new_article_in_the_message(delivery: Delivery) -> None:
+    cards = await delivered_cards(delivery)
+    titles = [str(card.title) for card in cards]
+    rewrite(delivery, cards[2], "webUrl: ", 'webUrl: "https://syndicated.example.net/copy"\nold: ')
+    await delivery.rescan()
+
+    assert await delivery.deliverer.edit_changed_cards() == 1
+    ((_, embeds),) = delivery.channels.edits
+    assert embeds[2].url == "https://syndicated.example.net/copy"
+    assert embeds[2].title == titles[2]
+
+
+async def test_a_gone_message_is_forgotten_and_old_messages_are_left_alone(
+    delivery: Delivery,
+) -> None:
+    cards = await delivered_cards(delivery)
+    titles = [str(card.title) for card in cards]
+    delivery.channels.refuse[NEWS] = "the channel no longer exists"
+    rewrite(delivery, cards[0], f'title: "{titles[0]}"', 'title: "First rewrite"')
+    await delivery.rescan()
+    assert await delivery.deliverer.edit_changed_cards() == 0  # refused: forgotten
+
+    del delivery.channels.refuse[NEWS]
+    rewrite(delivery, cards[0], 'title: "First rewrite"', 'title: "Second rewrite"')
+    await delivery.rescan()
+    assert await delivery.deliverer.edit_changed_cards() == 0  # never tried again
+    assert delivery.channels.edits == []
+
+
+async def test_messages_older_than_a_week_keep_their_cards(delivery: Delivery) -> None:
+    cards = await delivered_cards(delivery)
+    titles = [str(card.title) for card in cards]
+    delivery.clock.advance(days=8)
+    rewrite(delivery, cards[0], f'title: "{titles[0]}"', 'title: "Late rewrite"')
+    await delivery.rescan()
+
+    assert await delivery.deliverer.edit_changed_cards() == 0
+    assert await delivery.digests.changed_cards(10) == []  # nothing left waiting either
+
+
+async def test_card_edits_wait_for_the_next_pass_when_discord_fails(delivery: Delivery) -> None:
+    cards = await delivered_cards(delivery)
+    titles = [str(card.title) for card in cards]
+    rewrite(delivery, cards[0], f'title: "{titles[0]}"', 'title: "Rewritten"')
+    await delivery.rescan()
+    delivery.channels.fail = "Discord did not answer properly (502)"
+
+    assert await delivery.deliverer.edit_changed_cards() == 0
+    delivery.channels.fail = None
+    assert await delivery.deliverer.edit_changed_cards() == 1

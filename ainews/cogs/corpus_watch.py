@@ -1,4 +1,5 @@
-"""Keeps the index in step with NEWS_DIR: a scan at start, then every NEWS_RESCAN_SECONDS.
+"""Keeps the index in step with NEWS_DIR: a scan at start, then every NEWS_RESCAN_SECONDS; after
+a rescan that changed articles, recent digest messages are edited to show their current cards.
 
 Scanning runs in a thread and parsing in worker processes (see :mod:`ainews.ingest`), so the event
 loop keeps answering commands during a rescan. A failing scan (NEWS_DIR gone, disk error) is
@@ -48,6 +49,11 @@ async def rescan_corpus(bot: NewsBot) -> None:
     bot.last_rescan, bot.last_rescan_at = report, bot.clock()
     if report.ingested or report.withdrawn:
         bot.catalog.forget_cached_topics()
+    if report.ingested:
+        try:
+            await bot.deliverer.edit_changed_cards()
+        except Exception:
+            log.exception("editing changed cards failed; will try again after the next rescan")
     for rejection in report.rejected[:20]:
         log.warning("rejected %s: %s", rejection.path, rejection.reason)
     log.info(

@@ -373,6 +373,28 @@ def article_to_json(article: Article) -> bytes:
     return orjson.dumps(article)
 
 
+#: The fields of an article's JSON that its card shows (see :func:`ainews.cards.article_embed`):
+#: a change to any of them is worth editing a posted card for; curation tools' rewrites of the
+#: others (``heat``, ``quality``, a signature) are not.
+CARD_FIELDS = (
+    "title",
+    "url",
+    "excerpt",
+    "published_at",
+    "provider",
+    "images",
+    "topics",
+    "related",
+    "video_url",
+)
+
+
+def card_changed(old_json: str | bytes, new_json: str | bytes) -> bool:
+    """Whether the card of the article in ``new_json`` differs from the one in ``old_json``."""
+    old, new = orjson.loads(old_json), orjson.loads(new_json)
+    return any(old.get(name) != new.get(name) for name in CARD_FIELDS)
+
+
 class IndexedFields(NamedTuple):
     """What the store indexes an article by, as read back from its JSON."""
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from operator import attrgetter, itemgetter
 from typing import Any, NamedTuple, cast
 
-from ainews.corpus.article import Article, article_to_json, indexed_fields_from_json
+from ainews.corpus.article import Article, article_to_json, card_changed, indexed_fields_from_json
 from ainews.corpus.scan import KnownFile
 from ainews.corpus.urls import url_key
 from ainews.store.database import Database, to_timestamp
@@ -104,6 +104,11 @@ class ArticleRepository:
                 await db.executemany(
                     "INSERT OR IGNORE INTO repointed_articles (earlier_id, later_id) VALUES (?, ?)",
                     sorted(repointed),
+                )
+                # Where the earlier article was posted, the card now shows the later one.
+                await db.executemany(
+                    "INSERT OR IGNORE INTO cards_changed (article_id) VALUES (?)",
+                    sorted({(earlier,) for earlier, _ in repointed}),
                 )
             await db.executemany(
                 "INSERT INTO source_files (path, mtime_ns, size, article_id, error)"
@@ -288,6 +293,7 @@ class ArticleRepository:
         db = self.database.connection
         in_batch_order = list(records)
         rows = sorted(in_batch_order, key=attrgetter("id"))
+        records_by_id = {r.id: r for r in rows}
         first_names: dict[str, str] = {}  # display name as first seen, in this batch too
         for topic in (topic for r in in_batch_order for topic in r.topics):
             first_names.setdefault(topic.casefold(), topic)
@@ -308,6 +314,14 @@ class ArticleRepository:
                 "INSERT INTO articles_fts (articles_fts, rowid, title, excerpt, provider_name,"
                 " topics_text) SELECT 'delete', seq, title, excerpt, provider_name, topics_text"
                 " FROM temp.batch CROSS JOIN articles USING (id)"
+            )
+            await db.executemany(
+                "INSERT OR IGNORE INTO cards_changed (article_id) VALUES (?)",
+                [
+                    (article_id,)
+                    for article_id, data in stored
+                    if card_changed(data, records_by_id[article_id].data)
+                ],
             )
             old_urls, old_related, old_topics = [], [], []
             for article_id, data in stored:

@@ -45,6 +45,16 @@ class DigestPart:
 
 
 @dataclass(frozen=True, slots=True)
+class PostedDigest:
+    """A digest message in a channel, with the articles it carries as they are now."""
+
+    channel_id: int
+    guild_id: int | None
+    message_id: int
+    articles: tuple[StoredArticle, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class PendingDelivery:
     id: int
     channel_id: int
@@ -338,6 +348,79 @@ class DigestRepository:
                 " WHERE id = ?",
                 (to_timestamp(retry_at), error, delivery_id),
             )
+
+    # Editing cards that changed -------------------------------------------------------------
+
+    async def changed_cards(self, limit: int) -> list[str]:
+        """Articles whose card changed since their digest messages were last edited."""
+        async with self.database.connection.execute(
+            "SELECT article_id FROM cards_changed ORDER BY article_id LIMIT ?", (limit,)
+        ) as cursor:
+            return [article_id for (article_id,) in await cursor.fetchall()]
+
+    async def digest_messages_with(self, article_id: str, since: datetime) -> list[PostedDigest]:
+        """The digest messages posted since ``since`` that carry ``article_id`` (not found gone),
+        each with the articles it carries, as they are now."""
+        async with self.database.connection.execute(
+            "SELECT DISTINCT l.channel_id, l.guild_id, l.message_id FROM ledger AS l"
+            " WHERE l.article_id = ? AND l.source = 'digest' AND l.posted_at >= ?"
+            " AND l.message_id NOT IN (SELECT message_id FROM messages_gone)"
+            " ORDER BY l.message_id",
+            (article_id, to_timestamp(since)),
+        ) as cursor:
+            messages = list(await cursor.fetchall())
+        found = []
+        for channel_id, guild_id, message_id in messages:
+            async with self.database.connection.execute(
+                "SELECT i.article_id FROM delivery_parts AS p JOIN delivery_items AS i"
+                " ON i.delivery_id = p.delivery_id AND i.part = p.part"
+                " WHERE p.message_id = ? ORDER BY i.position",
+                (message_id,),
+            ) as cursor:
+                carried = [carried_id for (carried_id,) in await cursor.fetchall()]
+            articles = tuple([await self._current_version(carried_id) for carried_id in carried])
+            found.append(PostedDigest(channel_id, guild_id, message_id, articles))
+        return found
+
+    async def card_edited(self, article_id: str) -> None:
+        """Every digest message carrying ``article_id`` shows its current card now."""
+        async with self.database.transaction() as db:
+            await db.execute("DELETE FROM cards_changed WHERE article_id = ?", (article_id,))
+
+    async def message_gone(self, message_id: int) -> None:
+        async with self.database.transaction() as db:
+            await db.execute(
+                "INSERT OR IGNORE INTO messages_gone (message_id) VALUES (?)", (message_id,)
+            )
+
+    async def _current_version(self, article_id: str) -> StoredArticle:
+        """The article as its card should show now: itself while active, else the active
+        article its file was re-pointed to (nearest first), else itself as last seen."""
+        db = self.database.connection
+        seen, frontier = {article_id}, [article_id]
+        while frontier:
+            async with db.execute(
+                f"SELECT id, data, story_id, active FROM articles WHERE id IN"
+                f" ({','.join('?' * len(frontier))}) ORDER BY id",
+                frontier,
+            ) as cursor:
+                for _, data, story_id, active in await cursor.fetchall():
+                    if active:
+                        return StoredArticle(article_from_json(data), story_id)
+            async with db.execute(
+                f"SELECT later_id FROM repointed_articles WHERE earlier_id IN"
+                f" ({','.join('?' * len(frontier))}) UNION SELECT earlier_id FROM"
+                f" repointed_articles WHERE later_id IN ({','.join('?' * len(frontier))})",
+                [*frontier, *frontier],
+            ) as cursor:
+                frontier = [other for (other,) in await cursor.fetchall() if other not in seen]
+            seen.update(frontier)
+        async with db.execute(
+            "SELECT data, story_id FROM articles WHERE id = ?", (article_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        assert row is not None, f"no article {article_id}"
+        return StoredArticle(article_from_json(row[0]), row[1])
 
     # Helpers --------------------------------------------------------------------------------
 

@@ -6,7 +6,8 @@ file's AMP copy, a video has only ``originalUrl`` and an embedded player, titles
 entities, an icon is a relative path, and two files share one URL under different titles.
 After every rescan a member catches up with /latest in #news, and an admin runs /digest now for
 #general until nothing is new: neither channel is ever shown a story twice, and both are shown
-every story.
+every story. Digest messages are edited to the current card when a file changes what its card
+shows.
 """
 
 from __future__ import annotations
@@ -214,10 +215,18 @@ async def test_a_replayed_curated_corpus_shows_every_story_once_in_each_channel(
             assert "<b>" not in card.get("description", "")
         (video,) = [card for card in cards if card["url"] == WATCH_URL]
         assert WATCH_URL in video["content"].splitlines()
-        repointed_card = next(c for c in cards if curator.story_of_url[c["url"]] == "robot hands")
-        assert repointed_card["url"] == OUTLETS[0]  # shown once, as it was when first seen
+    # Shown once each. The command's answer stays as it was posted; the digest message was
+    # edited after each re-pointing to show where the file points now.
+    assert card_of(latest_cards, curator, "robot hands")["url"] == OUTLETS[0]
+    assert card_of(digest_cards, curator, "robot hands")["url"] == OUTLETS[3]
+    assert card_of(digest_cards, curator, "same url")["title"] == "Two files, one URL: second title"
     entity = next(card for card in latest_cards if "o5" in card["title"])
     assert entity["title"] == "OpenAI’s “o5” & the race for reasoning"
+
+
+def card_of(cards: list[dict[str, Any]], curator: Curator, story: str) -> dict[str, Any]:
+    (card,) = [c for c in cards if curator.story_of_url[c["url"]] == story]
+    return card
 
 
 async def assert_ledger_holds_each_story_once(bot: NewsBot) -> None:

@@ -23,6 +23,21 @@ CREATE TABLE repointed_articles (
 ) WITHOUT ROWID;
 CREATE INDEX repointed_articles_by_later ON repointed_articles (later_id, earlier_id);
 
+-- Articles whose card changed since they were last shown (title, excerpt, image, URL, provider:
+-- what a card shows, not what curation tools rewrite on every run): the digest messages of the
+-- last days that carry one are edited to the current card, then the row goes.
+CREATE TABLE cards_changed (
+    article_id TEXT PRIMARY KEY
+) WITHOUT ROWID;
+
+-- The digest messages that carry an article, newest last: where to edit its card.
+CREATE INDEX ledger_digests_by_article ON ledger (article_id, posted_at) WHERE source = 'digest';
+
+-- Digest messages found deleted (404) when editing: never edited again.
+CREATE TABLE messages_gone (
+    message_id INTEGER PRIMARY KEY
+);
+
 -- Read every file again at the next ingest (originalUrl aliases, videos, cleaned text, dropped
 -- decorations), and regroup every story after it.
 UPDATE source_files SET size = -1;
