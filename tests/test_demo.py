@@ -23,6 +23,7 @@ from rich.console import Console
 import ainews.app
 from ainews.demo import play_tour
 from ainews.settings import SAMPLE_CORPUS
+from tests.conftest import CHECKOUT
 
 DEMO_WITHIN = 15.0
 
@@ -92,7 +93,7 @@ def offline_env(tmp_path: Path) -> dict[str, str]:
         "PATH": os.environ.get("PATH", ""),
         "HOME": str(tmp_path / "home"),
         "TMPDIR": str(tmp_path / "tmp"),
-        "PYTHONPATH": str(tmp_path / "guard"),
+        "PYTHONPATH": os.pathsep.join([str(tmp_path / "guard"), CHECKOUT]),
         "AINEWS_TEST_NETWORK_LOG": str(tmp_path / "network.log"),
         "COLUMNS": "120",
         "LANG": "C.UTF-8",

@@ -19,7 +19,7 @@ from ainews.cogs.corpus_watch import CorpusWatch, rescan_corpus
 from ainews.discord_endpoints import current_discord_endpoints, point_discord_at
 from discord_sandbox.sandbox import Sandbox
 from tests.cogs.conftest import NewsWorld, start_news_bot
-from tests.conftest import write_article_file
+from tests.conftest import CHECKOUT, write_article_file
 
 OUR_COMMANDS = {"news", "latest", "topics", "search"}
 
@@ -204,6 +204,7 @@ async def test_ainews_run_with_a_wrong_token_says_so_and_exits_2(
 ) -> None:
     env = {
         "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": CHECKOUT,
         "DISCORD_TOKEN": sandbox.token[:-4] + "nope",
         "DISCORD_API_BASE": sandbox.api_base,
         "DISCORD_GATEWAY_URL": sandbox.gateway_url,
