@@ -1,8 +1,10 @@
 """Keeps the index in step with NEWS_DIR: a scan at start, then every NEWS_RESCAN_SECONDS.
 
 Scanning runs in a thread and parsing in worker processes (see :mod:`ainews.ingest`), so the event
-loop keeps answering commands during a rescan. A failing scan (NEWS_DIR gone, disk error) is
-logged and tried again at the next interval; it never stops the bot.
+loop keeps answering commands during a rescan. A failing scan (NEWS_DIR gone, disk error) never
+stops the bot: the articles indexed so far are still served, the scan is tried again at the next
+interval, and the log gets one line when scans start failing (or fail for another reason) and one
+when they work again, not one per rescan. ``/status`` shows the failure meanwhile.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from discord.ext import commands, tasks
 
+from ainews.corpus.scan import CorpusPathError
 from ainews.ingest import ingest_corpus
 
 if TYPE_CHECKING:
@@ -23,9 +26,17 @@ log = logging.getLogger(__name__)
 class CorpusWatch(commands.Cog):
     def __init__(self, bot: NewsBot) -> None:
         self.bot = bot
+        #: Why the last rescan failed, in one line; None while rescans work.
+        self.problem: str | None = None
         self.rescan.change_interval(seconds=bot.settings.news_rescan_seconds)
 
     async def cog_load(self) -> None:
+        if self.bot.settings.uses_sample_corpus:
+            log.warning(
+                "NEWS_DIR is not set: serving the bundled sample corpus of fictional articles "
+                "(%s); set NEWS_DIR to your corpus folder",
+                self.bot.settings.news_dir,
+            )
         self.rescan.start()
 
     async def cog_unload(self) -> None:
@@ -33,18 +44,33 @@ class CorpusWatch(commands.Cog):
 
     @tasks.loop(seconds=300)
     async def rescan(self) -> None:
-        await rescan_corpus(self.bot)
+        self.problem = await rescan_corpus(self.bot, self.problem)
 
 
-async def rescan_corpus(bot: NewsBot) -> None:
-    """One scan of NEWS_DIR into the store; logs the outcome and never raises."""
+async def rescan_corpus(bot: NewsBot, known_problem: str | None = None) -> str | None:
+    """One scan of NEWS_DIR into the store; never raises. Returns why it failed (one line), or
+    None; a failure is logged only when it differs from ``known_problem`` (the last one)."""
     try:
         report = await ingest_corpus(bot.articles, bot.settings.news_dir)
-    except Exception:
-        log.exception("rescan of %s failed; will try again", bot.settings.news_dir)
-        return
+    except CorpusPathError as error:  # NEWS_DIR gone or unreadable: expected, one line
+        problem = f"NEWS_DIR {error}"
+        if problem != known_problem:
+            log.error(
+                "rescan failed: %s; still serving the articles indexed before, trying again "
+                "every %d s",
+                problem,
+                bot.settings.news_rescan_seconds,
+            )
+        return problem
+    except Exception as error:
+        problem = f"{type(error).__name__}: {error}"
+        if problem != known_problem:
+            log.exception("rescan of %s failed; will try again", bot.settings.news_dir)
+        return problem
     finally:
         bot.corpus_ready.set()
+    if known_problem is not None:
+        log.info("rescans of %s work again (they failed: %s)", report.root, known_problem)
     bot.last_rescan, bot.last_rescan_at = report, bot.clock()
     if report.ingested or report.withdrawn:
         bot.catalog.forget_cached_topics()
@@ -59,6 +85,7 @@ async def rescan_corpus(bot: NewsBot) -> None:
         len(report.rejected),
         report.seconds,
     )
+    return None
 
 
 async def setup(bot: NewsBot) -> None:
