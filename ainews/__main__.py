@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from contextlib import AbstractContextManager, nullcontext
@@ -20,7 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemaining
 from ainews import __version__
 from ainews.corpus.scan import CorpusPathError
 from ainews.ingest import CorpusReport, ProgressCallback, check_corpus, ingest_corpus
-from ainews.settings import Settings, SettingsError, log_level_number
+from ainews.settings import DOTENV, Settings, SettingsError, log_level_number
 from ainews.store.articles import ArticleRepository
 from ainews.store.database import Database, StoreError
 
@@ -81,9 +82,25 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     import discord
 
     from ainews.app import run_bot
+    from ainews.discord_endpoints import DiscordUnreachable
     from ainews.logging_setup import setup_logging
 
-    setup_logging(log_level_number(settings), settings.require_token())
+    token = settings.require_token()
+    settings.require_news_dir()
+    setup_logging(log_level_number(settings), token)
+    logging.getLogger("ainews").info(
+        "starting ai-news-bot %s: NEWS_DIR %s, DATABASE_PATH %s, settings from %s",
+        __version__,
+        settings.news_dir.absolute(),
+        settings.database_path.absolute(),
+        _settings_source(),
+    )
+    if settings.uses_sample_corpus:
+        logging.getLogger("ainews").warning(
+            "NEWS_DIR is not set: serving the bundled sample corpus of fictional articles (%s); "
+            "set NEWS_DIR to your corpus folder",
+            settings.news_dir,
+        )
     try:
         asyncio.run(run_bot(settings))
     except discord.LoginFailure:
@@ -91,7 +108,15 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             "DISCORD_TOKEN was refused by Discord: check the bot token in the Discord developer "
             "portal"
         ) from None
+    except DiscordUnreachable as error:
+        print(f"ainews: {error}", file=sys.stderr)
+        return EXIT_USAGE
     return EXIT_OK
+
+
+def _settings_source() -> str:
+    dotenv = Path(DOTENV).absolute()
+    return f"the environment and {dotenv}" if dotenv.exists() else f"the environment (no {dotenv})"
 
 
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
@@ -113,11 +138,19 @@ def _backup(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:
+    path = args.path
+    if path is None:
+        path = settings.require_news_dir()
+        if settings.uses_sample_corpus:
+            print(
+                "ainews: NEWS_DIR is not set: indexing the bundled sample corpus of fictional "
+                "articles; set NEWS_DIR to your corpus folder",
+                file=sys.stderr,
+            )
+
     async def run(progress: ProgressCallback | None) -> CorpusReport:
         async with await Database.open(settings.database_path) as database:
-            return await ingest_corpus(
-                ArticleRepository(database), args.path or settings.news_dir, progress
-            )
+            return await ingest_corpus(ArticleRepository(database), path, progress)
 
     return _report(_with_progress(run, "Ingesting"), args.json, verb="ingested")
 

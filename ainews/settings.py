@@ -25,6 +25,8 @@ DISCORD_API_BASE = "https://discord.com/api/v10"
 DISCORD_GATEWAY_URL = "wss://gateway.discord.gg/"
 SAMPLE_CORPUS = Path(__file__).parent / "sample_corpus"
 DEFAULT_DATABASE_PATH = Path("data") / "ainews.sqlite3"
+#: The settings file, in the working directory.
+DOTENV = Path(".env")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 MIN_RESCAN_SECONDS = 5
 #: A week: longer intervals are surely a typo (and past ~10**11 s the loop's clock overflows).
@@ -50,7 +52,7 @@ class Settings:
 
     @classmethod
     def load(
-        cls, environ: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")
+        cls, environ: Mapping[str, str] | None = None, dotenv: Path | None = DOTENV
     ) -> Settings:
         """Settings from ``.env`` overlaid with ``environ`` (default: ``os.environ``)."""
         values = dict(read_dotenv(dotenv)) if dotenv is not None else {}

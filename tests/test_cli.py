@@ -350,3 +350,44 @@ def test_ingest_and_check_do_not_import_discord() -> None:
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
 
     assert result.stdout.strip() == "False", result.stderr
+
+
+# --------------------------------------------------------------------------- NEWS_DIR
+
+
+def test_run_with_a_missing_news_dir_stops_naming_it(
+    capsys, database_path, monkeypatch, tmp_path
+) -> None:
+    monkeypatch.setenv("DISCORD_TOKEN", "a-token-that-is-never-sent")
+    monkeypatch.setenv("NEWS_DIR", str(tmp_path / "gone"))
+
+    code, out, err = run(capsys, "run")
+
+    assert (code, out) == (2, "")
+    assert err == (
+        f"ainews: NEWS_DIR is {tmp_path / 'gone'}, which does not exist: set NEWS_DIR to your "
+        "corpus folder (in the environment or in .env)\n"
+    )
+    assert not database_path.exists(), "stopped before opening anything"
+
+
+def test_ingest_without_path_and_a_missing_news_dir_names_it(
+    capsys, database_path, monkeypatch, tmp_path
+) -> None:
+    monkeypatch.setenv("NEWS_DIR", str(tmp_path / "gone"))
+
+    code, _, err = run(capsys, "ingest")
+
+    assert code == 2
+    assert err.startswith(f"ainews: NEWS_DIR is {tmp_path / 'gone'}, which does not exist")
+
+
+def test_ingest_without_news_dir_says_it_indexes_the_sample(capsys, database_path) -> None:
+    code, out, err = run(capsys, "ingest")
+
+    assert code == 0
+    assert err == (
+        "ainews: NEWS_DIR is not set: indexing the bundled sample corpus of fictional articles; "
+        "set NEWS_DIR to your corpus folder\n"
+    )
+    assert "ingested" in out

@@ -31,12 +31,6 @@ class CorpusWatch(commands.Cog):
         self.rescan.change_interval(seconds=bot.settings.news_rescan_seconds)
 
     async def cog_load(self) -> None:
-        if self.bot.settings.uses_sample_corpus:
-            log.warning(
-                "NEWS_DIR is not set: serving the bundled sample corpus of fictional articles "
-                "(%s); set NEWS_DIR to your corpus folder",
-                self.bot.settings.news_dir,
-            )
         self.rescan.start()
 
     async def cog_unload(self) -> None:
