@@ -6,11 +6,25 @@ Exit codes: 0 all good; 1 some article files were rejected (the good ones are in
 
 from __future__ import annotations
 
+import os
+import signal
+import sys
+
+
+def _interrupted_while_loading(signum: int, frame: object) -> None:
+    print("ainews: interrupted", file=sys.stderr)
+    raise SystemExit(130)
+
+
+# Ctrl-C while the modules below load (a tenth of a second) ends the command quietly too;
+# main() hands Ctrl-C back to Python. Only when run as the command, not when imported.
+if __name__ == "__main__" or os.path.basename(sys.argv[0]) == "ainews":
+    signal.signal(signal.SIGINT, _interrupted_while_loading)
+
 import argparse
 import asyncio
 import json
 import logging
-import sys
 from collections.abc import Callable, Coroutine, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
@@ -26,11 +40,15 @@ from ainews.store.articles import ArticleRepository
 from ainews.store.database import Database, StoreError
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
+#: Interrupted (Ctrl-C): 128 + SIGINT, as shells report it.
+EXIT_INTERRUPTED = 130
 #: Show a progress bar only for runs with at least this many files to parse.
 PROGRESS_MIN_FILES = 1_000
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if signal.getsignal(signal.SIGINT) is _interrupted_while_loading:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     parser = _parser()
     args = parser.parse_args(argv)
     try:
@@ -40,6 +58,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (SettingsError, StoreError, CorpusPathError) as error:
         print(f"ainews: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("ainews: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -120,9 +141,19 @@ def _settings_source() -> str:
 
 
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
-    from ainews.demo import run_demo
+    def interrupted(signum: int, frame: object) -> None:
+        # The tour is stopped where it is: the bot and the sandbox, torn down mid-request,
+        # would log errors about it that mean nothing to whoever pressed Ctrl-C.
+        logging.disable(logging.CRITICAL)
+        raise KeyboardInterrupt
 
-    return run_demo()
+    previous = signal.signal(signal.SIGINT, interrupted)
+    try:
+        from ainews.demo import run_demo
+
+        return run_demo()
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _backup(args: argparse.Namespace, settings: Settings) -> int:
@@ -148,11 +179,23 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
                 file=sys.stderr,
             )
 
+    so_far = CorpusReport(root=str(path))
+
     async def run(progress: ProgressCallback | None) -> CorpusReport:
         async with await Database.open(settings.database_path) as database:
-            return await ingest_corpus(ArticleRepository(database), path, progress)
+            return await ingest_corpus(ArticleRepository(database), path, progress, report=so_far)
 
-    return _report(_with_progress(run, "Ingesting"), args.json, verb="ingested")
+    try:
+        report = _with_progress(run, "Ingesting")
+    except KeyboardInterrupt:
+        # Each group of files is saved in one transaction, finished before stopping: the
+        # store holds exactly what is counted, and the next run picks up the rest.
+        print(
+            f"ainews: interrupted: {so_far.ingested} files indexed, the rest on the next run",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    return _report(report, args.json, verb="ingested")
 
 
 def _check(args: argparse.Namespace, settings: Settings) -> int:

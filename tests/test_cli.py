@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from ainews.__main__ import main
 from ainews.store.database import latest_schema_version
+from tests.conftest import CHECKOUT
 
 REPORT_KEYS = {
     "root",
@@ -391,3 +395,82 @@ def test_ingest_without_news_dir_says_it_indexes_the_sample(capsys, database_pat
         "set NEWS_DIR to your corpus folder\n"
     )
     assert "ingested" in out
+
+
+# --------------------------------------------------------------------------- Ctrl-C
+
+INTERRUPTED = re.compile(r"ainews: interrupted: (\d+) files indexed, the rest on the next run\n")
+
+
+def saved_files(database: Path) -> int:
+    """Files the store has recorded, read as another process would (0 before it exists)."""
+    try:
+        reader = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5)
+    except sqlite3.OperationalError:
+        return 0
+    try:
+        return int(reader.execute("SELECT count(*) FROM source_files").fetchone()[0])
+    except sqlite3.OperationalError:  # the schema is not there yet
+        return 0
+    finally:
+        reader.close()
+
+
+def stories(database: Path) -> dict[str, str]:
+    with sqlite3.connect(database) as db:
+        found = dict(db.execute("SELECT id, story_id FROM articles WHERE active"))
+    db.close()
+    return found
+
+
+def test_ctrl_c_in_an_ingest_is_one_line_exit_130_and_the_next_run_completes(
+    tmp_path: Path,
+) -> None:
+    corpus = tmp_path / "corpus"
+    generator = Path(CHECKOUT) / "bench" / "generate_corpus.py"
+    subprocess.run(
+        [sys.executable, str(generator), "--count", "12000", str(corpus)],
+        check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    database = tmp_path / "interrupted.sqlite3"
+    env = {**os.environ, "PYTHONPATH": CHECKOUT, "DATABASE_PATH": str(database)}
+    ingest = [sys.executable, "-m", "ainews", "ingest", str(corpus), "--json"]
+    # Its own process group, as a terminal's foreground command: Ctrl-C reaches the workers too.
+    process = subprocess.Popen(
+        ingest, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while saved_files(database) == 0 and process.poll() is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        os.killpg(process.pid, signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+    assert process.returncode == 130, err.decode()
+    assert out == b""
+    said = INTERRUPTED.fullmatch(err.decode())
+    assert said, err.decode()
+    indexed = int(said[1])
+    assert 0 < indexed < 12000
+    assert saved_files(database) == indexed, "the store holds exactly what was counted"
+    with sqlite3.connect(database) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    db.close()
+
+    rest = subprocess.run(ingest, cwd=tmp_path, env=env, capture_output=True, timeout=120)
+    assert rest.returncode == 0, rest.stderr.decode()
+    report = json.loads(rest.stdout)
+    assert (report["ingested"], report["unchanged"]) == (12000 - indexed, indexed)
+
+    clean = tmp_path / "clean.sqlite3"
+    subprocess.run(
+        ingest, cwd=tmp_path, env={**env, "DATABASE_PATH": str(clean)}, check=True,
+        capture_output=True, timeout=120,
+    )  # fmt: skip
+    assert stories(database) == stories(clean), "stories grouped as by an uninterrupted ingest"

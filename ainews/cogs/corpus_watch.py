@@ -9,6 +9,7 @@ when they work again, not one per rescan. ``/status`` shows the failure meanwhil
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING
 
@@ -35,6 +36,11 @@ class CorpusWatch(commands.Cog):
 
     async def cog_unload(self) -> None:
         self.rescan.cancel()
+        task = self.rescan.get_task()
+        if task is not None and not task.done():
+            # A cancelled ingest finishes saving the group of files under way: wait for it, so
+            # the database is not closed under it when the bot stops.
+            await asyncio.wait({task})
 
     @tasks.loop(seconds=300)
     async def rescan(self) -> None:
