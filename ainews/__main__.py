@@ -25,6 +25,7 @@ import argparse
 import asyncio
 import json
 import logging
+import sqlite3
 from collections.abc import Callable, Coroutine, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
@@ -157,15 +158,50 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _backup(args: argparse.Namespace, settings: Settings) -> int:
-    async def run() -> None:
-        async with await Database.open(settings.database_path) as database:
-            await database.backup_to(args.dest)
+    source = settings.database_path.absolute()
+    dest = args.dest.absolute()
+    if dest.exists():
+        raise SettingsError(f"{dest} already exists: choose a new file for the backup")
+    _require_bot_database(settings.database_path)
 
-    if args.dest.exists():
-        raise SettingsError(f"{args.dest} already exists: choose a new file for the backup")
-    asyncio.run(run())
-    print(f"backed up {settings.database_path} to {args.dest}")
+    async def run() -> None:
+        async with await Database.open(source) as database:
+            await database.backup_to(dest)
+
+    try:
+        asyncio.run(run())
+    except KeyboardInterrupt:
+        dest.unlink(missing_ok=True)
+        print(f"ainews: interrupted: no backup written to {dest}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    print(f"backed up {source} to {dest}")
     return EXIT_OK
+
+
+def _require_bot_database(path: Path) -> None:
+    """``path`` is a database ``ainews`` has written to (backing up anything else would copy
+    nothing, and opening it would create it): read, never created or changed."""
+    where = f"{path.absolute()} (DATABASE_PATH"
+    if not path.is_absolute():
+        where += f", relative to the working folder {Path.cwd()}"
+    where += ")"
+    hint = (
+        "run ainews from the folder holding .env (for the service: its WorkingDirectory, "
+        "/srv/ainews), or set DATABASE_PATH to the bot's database"
+    )
+    if not path.is_file():
+        raise SettingsError(f"no database at {where}: {hint}")
+    try:
+        reader = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True)
+        try:
+            tables = reader.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'")
+            (count,) = tables.fetchone()
+        finally:
+            reader.close()
+    except sqlite3.Error as error:
+        raise SettingsError(f"cannot read the database at {where}: {error}") from None
+    if not count:
+        raise SettingsError(f"the database at {where} is empty (no tables): {hint}")
 
 
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:
