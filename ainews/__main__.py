@@ -1,7 +1,9 @@
-"""The ``ainews`` command line: ``ingest``, ``check`` and ``run``.
+"""The ``ainews`` command line: ``demo``, ``run``, ``ingest``, ``check`` and ``backup``.
 
 Exit codes: 0 all good; 1 some article files were rejected (the good ones are indexed);
-2 a usage error, a bad setting or an unreadable path.
+2 a usage error, a bad setting, an unreadable path, Discord refusing the token or unreachable at
+start; 130 interrupted. ``ainews --help`` and each command's ``--help`` say the same, with the
+settings each reads (:data:`HELP`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import asyncio
 import json
 import logging
 import sqlite3
+import textwrap
 from collections.abc import Callable, Coroutine, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
@@ -64,35 +67,137 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
 
 
+SETTINGS_WHERE = (
+    "Settings come from the environment and from .env in the working folder (the environment "
+    "wins; see .env.example); relative paths are relative to the working folder."
+)
+HELP = {
+    "ainews": (
+        "Curated AI news for Discord: a folder of Markdown articles served as slash commands and "
+        "topic digests.",
+        f"""Start with `ainews demo`; `ainews COMMAND --help` says what each command reads.
+
+{SETTINGS_WHERE}
+
+Exit codes:
+  0    all good
+  1    some article files were rejected, the rest indexed (ingest, check)
+  2    a usage error, a bad or missing setting, an unreadable path, a token Discord refused,
+       Discord unreachable at start, or no database to back up
+  130  interrupted (Ctrl-C)""",
+    ),
+    "demo": (
+        "See the bot work in a few seconds: the real bot logs into a Discord-compatible sandbox "
+        "on 127.0.0.1 and a member and an admin take a tour. No token, no network; nothing is "
+        "written outside a temporary folder.",
+        """Settings: none (.env is not read).
+
+Exit codes:
+  0    the tour ran
+  130  interrupted (Ctrl-C)""",
+    ),
+    "run": (
+        "Run the bot: index NEWS_DIR, register the slash commands (only when they changed), "
+        "connect to Discord, rescan NEWS_DIR every NEWS_RESCAN_SECONDS and deliver digests. Stop "
+        "it with Ctrl-C or SIGTERM: no new delivery starts, those under way get 10 s.",
+        f"""Settings: DISCORD_TOKEN (required), NEWS_DIR (must exist; unset: the bundled sample
+corpus, with a warning), DATABASE_PATH, COMMAND_GUILD_IDS, NEWS_RESCAN_SECONDS, LOG_LEVEL,
+DISCORD_API_BASE, DISCORD_GATEWAY_URL. {SETTINGS_WHERE} Logs go to stderr, one line each.
+
+Exit codes:
+  0    stopped by SIGTERM or Ctrl-C
+  2    a bad or missing setting (named), NEWS_DIR missing or unreadable, a token Discord
+       refused, or Discord unreachable at start (the URL and the reason are named)""",
+    ),
+    "ingest": (
+        "Index the article files under PATH (default: NEWS_DIR) into the database, "
+        "incrementally: new and changed files are parsed, unchanged ones skipped, gone ones "
+        "withdrawn. Each rejected file is named with a one-line reason.",
+        f"""Settings: DATABASE_PATH (created if needed), NEWS_DIR (when PATH is not given).
+{SETTINGS_WHERE}
+
+Exit codes:
+  0    all files indexed
+  1    some files rejected (the rest indexed)
+  2    a usage error, a bad setting, or PATH (or NEWS_DIR) unreadable
+  130  interrupted (Ctrl-C): what was saved stays, the rest is indexed by the next run""",
+    ),
+    "check": (
+        "Validate article files as ingest would, writing nothing: each rejected file is named "
+        "with a one-line reason.",
+        """Settings: none (.env is not read), so a curator can check files anywhere.
+
+Exit codes:
+  0    every file is valid
+  1    some files rejected
+  2    a usage error or PATH unreadable
+  130  interrupted (Ctrl-C)""",
+    ),
+    "backup": (
+        "Copy the database to DEST, a new file: a consistent snapshot (SQLite's VACUUM INTO), "
+        "safe while the bot runs. Run it as the user the bot runs as, from its working folder "
+        "(for the service: cd /srv/ainews && sudo -u ainews venv/bin/ainews backup DEST).",
+        f"""Settings: DATABASE_PATH (must hold the bot's data; it is never created here).
+{SETTINGS_WHERE}
+
+Exit codes:
+  0    backed up (both files are named in full)
+  2    DEST exists, or there is no bot database at DATABASE_PATH (the full path and the
+       working folder are named), or a bad setting
+  130  interrupted (Ctrl-C): no backup is left behind""",
+    ),
+}
+
+
+def _wrapped(text: str) -> str:
+    """Paragraphs filled to 88 columns; those with indented lines (lists) kept as written."""
+    return "\n\n".join(
+        paragraph if "\n " in paragraph else textwrap.fill(" ".join(paragraph.split()), 88)
+        for paragraph in text.split("\n\n")
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ainews", description="Curated AI news for Discord.")
+    description, epilog = HELP["ainews"]
+    parser = argparse.ArgumentParser(
+        prog="ainews",
+        description=_wrapped(description),
+        epilog=_wrapped(epilog),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--version", action="version", version=f"ainews {__version__}")
     parser.set_defaults(needs_settings=True)
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
-    ingest = commands.add_parser("ingest", help="index the corpus into the database (incremental)")
+    def command(name: str, summary: str) -> argparse.ArgumentParser:
+        description, epilog = HELP[name]
+        return commands.add_parser(
+            name,
+            help=summary,
+            description=_wrapped(description),
+            epilog=_wrapped(epilog),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+    demo = command("demo", "see the bot work: a local Discord sandbox and a guided tour (no token)")
+    demo.set_defaults(handler=_demo, needs_settings=False)
+
+    run = command("run", "run the bot (needs DISCORD_TOKEN)")
+    run.set_defaults(handler=_run)
+
+    ingest = command("ingest", "index the corpus into the database (incremental)")
     ingest.add_argument("path", nargs="?", type=Path, help="corpus folder (default: NEWS_DIR)")
     ingest.add_argument("--json", action="store_true", help="print a machine-readable summary")
     ingest.set_defaults(handler=_ingest)
 
-    check = commands.add_parser("check", help="validate article files, writing nothing")
+    check = command("check", "validate article files, writing nothing")
     check.add_argument("path", type=Path, help="corpus folder or one article file")
     check.add_argument("--json", action="store_true", help="print a machine-readable summary")
     check.set_defaults(handler=_check, needs_settings=False)
 
-    run = commands.add_parser("run", help="run the bot (needs DISCORD_TOKEN)")
-    run.set_defaults(handler=_run)
-
-    backup = commands.add_parser(
-        "backup", help="copy the database to DEST safely, even while the bot runs"
-    )
+    backup = command("backup", "copy the database to DEST safely, even while the bot runs")
     backup.add_argument("dest", type=Path, help="the backup file to write (must not exist)")
     backup.set_defaults(handler=_backup)
-
-    demo = commands.add_parser(
-        "demo", help="see the bot work: a local Discord sandbox and a guided tour (no token)"
-    )
-    demo.set_defaults(handler=_demo, needs_settings=False)
     return parser
 
 

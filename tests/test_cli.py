@@ -474,3 +474,44 @@ def test_ctrl_c_in_an_ingest_is_one_line_exit_130_and_the_next_run_completes(
         capture_output=True, timeout=120,
     )  # fmt: skip
     assert stories(database) == stories(clean), "stories grouped as by an uninterrupted ingest"
+
+
+# --------------------------------------------------------------------------- --help
+
+#: What each command's help must name: the settings it reads and its exit codes.
+HELP_NAMES = {
+    (): ["demo", "run", "ingest", "check", "backup", ".env", "0 ", "1 ", "2 ", "130 "],
+    ("demo",): ["sandbox", "Settings: none", "0 ", "130 "],
+    ("run",): [
+        "DISCORD_TOKEN",
+        "NEWS_DIR",
+        "DATABASE_PATH",
+        "COMMAND_GUILD_IDS",
+        "NEWS_RESCAN_SECONDS",
+        "LOG_LEVEL",
+        "DISCORD_API_BASE",
+        "DISCORD_GATEWAY_URL",
+        ".env",
+        "0 ",
+        "2 ",
+    ],
+    ("ingest",): ["NEWS_DIR", "DATABASE_PATH", ".env", "0 ", "1 ", "2 ", "130 "],
+    ("check",): ["Settings: none", "0 ", "1 ", "2 ", "130 "],
+    ("backup",): ["DATABASE_PATH", ".env", "working folder", "0 ", "2 ", "130 "],
+}
+
+
+@pytest.mark.parametrize("command", list(HELP_NAMES), ids=lambda c: " ".join(c) or "ainews")
+def test_help_says_what_it_does_the_settings_it_reads_and_its_exit_codes(
+    capsys, command: tuple[str, ...]
+) -> None:
+    with pytest.raises(SystemExit) as raised:
+        main([*command, "--help"])
+
+    assert raised.value.code == 0
+    text = capsys.readouterr().out
+    assert "Exit codes:" in text
+    codes = text.split("Exit codes:", 1)[1]
+    for name in HELP_NAMES[command]:
+        assert name in (codes if name.endswith(" ") else text), name
+    assert max(len(line) for line in text.splitlines()) <= 100
