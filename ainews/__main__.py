@@ -136,7 +136,7 @@ Exit codes:
     "backup": (
         "Copy the database to DEST, a new file: a consistent snapshot (SQLite's VACUUM INTO), "
         "safe while the bot runs. Run it as the user the bot runs as, from its working folder "
-        "(for the service: cd /srv/ainews && sudo -u ainews venv/bin/ainews backup DEST).",
+        "(for the service: sudo -u ainews sh -c 'cd /srv/ainews && venv/bin/ainews backup DEST').",
         f"""Settings: DATABASE_PATH (must hold the bot's data; it is never created here).
 {SETTINGS_WHERE}
 

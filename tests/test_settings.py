@@ -352,3 +352,10 @@ def test_an_unreadable_news_dir_is_refused(
             Settings.load().require_news_dir()
     finally:
         locked.chmod(0o700)
+
+
+def test_the_shipped_env_example_copied_to_dotenv_gives_the_defaults(clean_env: Path) -> None:
+    example = Path(__file__).resolve().parent.parent / ".env.example"
+    (clean_env / ".env").write_bytes(example.read_bytes())
+
+    assert Settings.load() == Settings()
