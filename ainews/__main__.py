@@ -222,6 +222,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         settings.database_path.absolute(),
         _settings_source(),
     )
+    _warn_if_dotenv_is_readable_by_others()
     if settings.uses_sample_corpus:
         logging.getLogger("ainews").warning(
             "NEWS_DIR is not set: serving the bundled sample corpus of fictional articles (%s); "
@@ -239,6 +240,22 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         print(f"ainews: {error}", file=sys.stderr)
         return EXIT_USAGE
     return EXIT_OK
+
+
+def _warn_if_dotenv_is_readable_by_others() -> None:
+    """.env holds the token: readable by the group or others, it is one ``cat`` from leaking."""
+    dotenv = Path(DOTENV)
+    try:
+        mode = dotenv.stat().st_mode & 0o777
+    except OSError:
+        return
+    if mode & 0o044:
+        logging.getLogger("ainews").warning(
+            "%s is readable by other users (mode %04o) and may hold the bot token: chmod 600 %s",
+            dotenv.absolute(),
+            mode,
+            dotenv.absolute(),
+        )
 
 
 def _settings_source() -> str:

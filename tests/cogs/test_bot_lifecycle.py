@@ -286,11 +286,14 @@ async def test_ainews_run_with_discord_unreachable_names_the_url_and_exits_2(
     assert len(err.splitlines()) <= 4, err
 
 
-async def test_ainews_run_on_the_bundled_sample_corpus_warns_at_start(
+async def test_ainews_run_warns_at_start_about_the_sample_corpus_and_a_readable_dotenv(
     sandbox: Sandbox, world: NewsWorld, tmp_path: Path
 ) -> None:
     env = run_env(sandbox, world, tmp_path, DISCORD_API_BASE=f"http://127.0.0.1:{closed_port()}/")
     del env["NEWS_DIR"]
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("LOG_LEVEL=INFO\n")
+    dotenv.chmod(0o644)
 
     _, err = await ainews_run_until_it_exits(env, tmp_path)
 
@@ -298,6 +301,11 @@ async def test_ainews_run_on_the_bundled_sample_corpus_warns_at_start(
         "] [WARNING ] ainews: NEWS_DIR is not set: serving the bundled sample corpus of fictional "
         f"articles ({SAMPLE_CORPUS}); set NEWS_DIR to your corpus folder\n"
     ) in err
+    assert (
+        f"] [WARNING ] ainews: {dotenv} is readable by other users (mode 0644) and may hold the "
+        f"bot token: chmod 600 {dotenv}\n"
+    ) in err
+    assert f"settings from the environment and {dotenv}\n" in err
 
 
 async def test_ainews_run_with_a_host_that_does_not_resolve_exits_2(
