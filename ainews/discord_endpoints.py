@@ -2,7 +2,8 @@
 
 discord.py keeps the REST base and the gateway URL in two class attributes. They are not public
 API, so this module is the one place that touches them; it is called once at start-up from the
-settings (``DISCORD_API_BASE``, ``DISCORD_GATEWAY_URL``).
+settings (``DISCORD_API_BASE``, ``DISCORD_GATEWAY_URL``). When they cannot be reached at start,
+:class:`DiscordUnreachable` says so in one line, with :func:`connection_failure`'s reason.
 """
 
 from __future__ import annotations
