@@ -1,15 +1,34 @@
-"""The ``ainews`` command line: ``ingest``, ``check`` and ``run``.
+"""The ``ainews`` command line: ``demo``, ``run``, ``ingest``, ``check`` and ``backup``.
 
 Exit codes: 0 all good; 1 some article files were rejected (the good ones are indexed);
-2 a usage error, a bad setting or an unreadable path.
+2 a usage error, a bad setting, an unreadable path, Discord refusing the token or unreachable at
+start; 130 interrupted. ``ainews --help`` and each command's ``--help`` say the same, with the
+settings each reads (:data:`HELP`).
 """
 
 from __future__ import annotations
 
+import os
+import signal
+import sys
+
+
+def _interrupted_while_loading(signum: int, frame: object) -> None:
+    print("ainews: interrupted", file=sys.stderr)
+    raise SystemExit(130)
+
+
+# Ctrl-C while the modules below load (a tenth of a second) ends the command quietly too;
+# main() hands Ctrl-C back to Python. Only when run as the command, not when imported.
+if __name__ == "__main__" or os.path.basename(sys.argv[0]) == "ainews":
+    signal.signal(signal.SIGINT, _interrupted_while_loading)
+
 import argparse
 import asyncio
 import json
-import sys
+import logging
+import sqlite3
+import textwrap
 from collections.abc import Callable, Coroutine, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
@@ -20,16 +39,20 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemaining
 from ainews import __version__
 from ainews.corpus.scan import CorpusPathError
 from ainews.ingest import CorpusReport, ProgressCallback, check_corpus, ingest_corpus
-from ainews.settings import Settings, SettingsError, log_level_number
+from ainews.settings import DOTENV, Settings, SettingsError, log_level_number
 from ainews.store.articles import ArticleRepository
 from ainews.store.database import Database, StoreError
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
+#: Interrupted (Ctrl-C): 128 + SIGINT, as shells report it.
+EXIT_INTERRUPTED = 130
 #: Show a progress bar only for runs with at least this many files to parse.
 PROGRESS_MIN_FILES = 1_000
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if signal.getsignal(signal.SIGINT) is _interrupted_while_loading:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     parser = _parser()
     args = parser.parse_args(argv)
     try:
@@ -39,37 +62,142 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (SettingsError, StoreError, CorpusPathError) as error:
         print(f"ainews: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("ainews: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+SETTINGS_WHERE = (
+    "Settings come from the environment and from .env in the working folder (the environment "
+    "wins; see .env.example); relative paths are relative to the working folder."
+)
+HELP = {
+    "ainews": (
+        "Curated AI news for Discord: a folder of Markdown articles served as slash commands and "
+        "topic digests.",
+        f"""Start with `ainews demo`; `ainews COMMAND --help` says what each command reads.
+
+{SETTINGS_WHERE}
+
+Exit codes:
+  0    all good
+  1    some article files were rejected, the rest indexed (ingest, check)
+  2    a usage error, a bad or missing setting, an unreadable path, a token Discord refused,
+       Discord unreachable at start, or no database to back up
+  130  interrupted (Ctrl-C)""",
+    ),
+    "demo": (
+        "See the bot work in a few seconds: the real bot logs into a Discord-compatible sandbox "
+        "on 127.0.0.1 and a member and an admin take a tour. No token, no network; nothing is "
+        "written outside a temporary folder.",
+        """Settings: none (.env is not read).
+
+Exit codes:
+  0    the tour ran
+  130  interrupted (Ctrl-C)""",
+    ),
+    "run": (
+        "Run the bot: index NEWS_DIR, register the slash commands (only when they changed), "
+        "connect to Discord, rescan NEWS_DIR every NEWS_RESCAN_SECONDS and deliver digests. Stop "
+        "it with Ctrl-C or SIGTERM: no new delivery starts, those under way get 10 s.",
+        f"""Settings: DISCORD_TOKEN (required), NEWS_DIR (must exist; unset: the bundled sample
+corpus, with a warning), DATABASE_PATH, COMMAND_GUILD_IDS, NEWS_RESCAN_SECONDS, LOG_LEVEL,
+DISCORD_API_BASE, DISCORD_GATEWAY_URL. {SETTINGS_WHERE} Logs go to stderr, one line each.
+
+Exit codes:
+  0    stopped by SIGTERM or Ctrl-C
+  2    a bad or missing setting (named), NEWS_DIR missing or unreadable, a token Discord
+       refused, or Discord unreachable at start (the URL and the reason are named)""",
+    ),
+    "ingest": (
+        "Index the article files under PATH (default: NEWS_DIR) into the database, "
+        "incrementally: new and changed files are parsed, unchanged ones skipped, gone ones "
+        "withdrawn. Each rejected file is named with a one-line reason.",
+        f"""Settings: DATABASE_PATH (created if needed), NEWS_DIR (when PATH is not given).
+{SETTINGS_WHERE}
+
+Exit codes:
+  0    all files indexed
+  1    some files rejected (the rest indexed)
+  2    a usage error, a bad setting, or PATH (or NEWS_DIR) unreadable
+  130  interrupted (Ctrl-C): what was saved stays, the rest is indexed by the next run""",
+    ),
+    "check": (
+        "Validate article files as ingest would, writing nothing: each rejected file is named "
+        "with a one-line reason.",
+        """Settings: none (.env is not read), so a curator can check files anywhere.
+
+Exit codes:
+  0    every file is valid
+  1    some files rejected
+  2    a usage error or PATH unreadable
+  130  interrupted (Ctrl-C)""",
+    ),
+    "backup": (
+        "Copy the database to DEST, a new file: a consistent snapshot (SQLite's VACUUM INTO), "
+        "safe while the bot runs. Run it as the user the bot runs as, from its working folder "
+        "(for the service: sudo -u ainews sh -c 'cd /srv/ainews && venv/bin/ainews backup DEST').",
+        f"""Settings: DATABASE_PATH (must hold the bot's data; it is never created here).
+{SETTINGS_WHERE}
+
+Exit codes:
+  0    backed up (both files are named in full)
+  2    DEST exists, or there is no bot database at DATABASE_PATH (the full path and the
+       working folder are named), or a bad setting
+  130  interrupted (Ctrl-C): no backup is left behind""",
+    ),
+}
+
+
+def _wrapped(text: str) -> str:
+    """Paragraphs filled to 88 columns; those with indented lines (lists) kept as written."""
+    return "\n\n".join(
+        paragraph if "\n " in paragraph else textwrap.fill(" ".join(paragraph.split()), 88)
+        for paragraph in text.split("\n\n")
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ainews", description="Curated AI news for Discord.")
+    description, epilog = HELP["ainews"]
+    parser = argparse.ArgumentParser(
+        prog="ainews",
+        description=_wrapped(description),
+        epilog=_wrapped(epilog),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--version", action="version", version=f"ainews {__version__}")
     parser.set_defaults(needs_settings=True)
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
-    ingest = commands.add_parser("ingest", help="index the corpus into the database (incremental)")
+    def command(name: str, summary: str) -> argparse.ArgumentParser:
+        description, epilog = HELP[name]
+        return commands.add_parser(
+            name,
+            help=summary,
+            description=_wrapped(description),
+            epilog=_wrapped(epilog),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+    demo = command("demo", "see the bot work: a local Discord sandbox and a guided tour (no token)")
+    demo.set_defaults(handler=_demo, needs_settings=False)
+
+    run = command("run", "run the bot (needs DISCORD_TOKEN)")
+    run.set_defaults(handler=_run)
+
+    ingest = command("ingest", "index the corpus into the database (incremental)")
     ingest.add_argument("path", nargs="?", type=Path, help="corpus folder (default: NEWS_DIR)")
     ingest.add_argument("--json", action="store_true", help="print a machine-readable summary")
     ingest.set_defaults(handler=_ingest)
 
-    check = commands.add_parser("check", help="validate article files, writing nothing")
+    check = command("check", "validate article files, writing nothing")
     check.add_argument("path", type=Path, help="corpus folder or one article file")
     check.add_argument("--json", action="store_true", help="print a machine-readable summary")
     check.set_defaults(handler=_check, needs_settings=False)
 
-    run = commands.add_parser("run", help="run the bot (needs DISCORD_TOKEN)")
-    run.set_defaults(handler=_run)
-
-    backup = commands.add_parser(
-        "backup", help="copy the database to DEST safely, even while the bot runs"
-    )
+    backup = command("backup", "copy the database to DEST safely, even while the bot runs")
     backup.add_argument("dest", type=Path, help="the backup file to write (must not exist)")
     backup.set_defaults(handler=_backup)
-
-    demo = commands.add_parser(
-        "demo", help="see the bot work: a local Discord sandbox and a guided tour (no token)"
-    )
-    demo.set_defaults(handler=_demo, needs_settings=False)
     return parser
 
 
@@ -81,9 +209,26 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     import discord
 
     from ainews.app import run_bot
+    from ainews.discord_endpoints import DiscordUnreachable
     from ainews.logging_setup import setup_logging
 
-    setup_logging(log_level_number(settings), settings.require_token())
+    token = settings.require_token()
+    settings.require_news_dir()
+    setup_logging(log_level_number(settings), token)
+    logging.getLogger("ainews").info(
+        "starting ai-news-bot %s: NEWS_DIR %s, DATABASE_PATH %s, settings from %s",
+        __version__,
+        settings.news_dir.absolute(),
+        settings.database_path.absolute(),
+        _settings_source(),
+    )
+    _warn_if_dotenv_is_readable_by_others()
+    if settings.uses_sample_corpus:
+        logging.getLogger("ainews").warning(
+            "NEWS_DIR is not set: serving the bundled sample corpus of fictional articles (%s); "
+            "set NEWS_DIR to your corpus folder",
+            settings.news_dir,
+        )
     try:
         asyncio.run(run_bot(settings))
     except discord.LoginFailure:
@@ -91,35 +236,124 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             "DISCORD_TOKEN was refused by Discord: check the bot token in the Discord developer "
             "portal"
         ) from None
+    except DiscordUnreachable as error:
+        print(f"ainews: {error}", file=sys.stderr)
+        return EXIT_USAGE
     return EXIT_OK
+
+
+def _warn_if_dotenv_is_readable_by_others() -> None:
+    """.env holds the token: readable by the group or others, it is one ``cat`` from leaking."""
+    dotenv = Path(DOTENV)
+    try:
+        mode = dotenv.stat().st_mode & 0o777
+    except OSError:
+        return
+    if mode & 0o044:
+        logging.getLogger("ainews").warning(
+            "%s is readable by other users (mode %04o) and may hold the bot token: chmod 600 %s",
+            dotenv.absolute(),
+            mode,
+            dotenv.absolute(),
+        )
+
+
+def _settings_source() -> str:
+    dotenv = Path(DOTENV).absolute()
+    return f"the environment and {dotenv}" if dotenv.exists() else f"the environment (no {dotenv})"
 
 
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
-    from ainews.demo import run_demo
+    def interrupted(signum: int, frame: object) -> None:
+        # The tour is stopped where it is: the bot and the sandbox, torn down mid-request,
+        # would log errors about it that mean nothing to whoever pressed Ctrl-C.
+        logging.disable(logging.CRITICAL)
+        raise KeyboardInterrupt
 
-    return run_demo()
+    previous = signal.signal(signal.SIGINT, interrupted)
+    try:
+        from ainews.demo import run_demo
+
+        return run_demo()
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _backup(args: argparse.Namespace, settings: Settings) -> int:
-    async def run() -> None:
-        async with await Database.open(settings.database_path) as database:
-            await database.backup_to(args.dest)
+    source = settings.database_path.absolute()
+    dest = args.dest.absolute()
+    if dest.exists():
+        raise SettingsError(f"{dest} already exists: choose a new file for the backup")
+    _require_bot_database(settings.database_path)
 
-    if args.dest.exists():
-        raise SettingsError(f"{args.dest} already exists: choose a new file for the backup")
-    asyncio.run(run())
-    print(f"backed up {settings.database_path} to {args.dest}")
+    async def run() -> None:
+        async with await Database.open(source) as database:
+            await database.backup_to(dest)
+
+    try:
+        asyncio.run(run())
+    except KeyboardInterrupt:
+        dest.unlink(missing_ok=True)
+        print(f"ainews: interrupted: no backup written to {dest}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    print(f"backed up {source} to {dest}")
     return EXIT_OK
 
 
+def _require_bot_database(path: Path) -> None:
+    """``path`` is a database ``ainews`` has written to (backing up anything else would copy
+    nothing, and opening it would create it): read, never created or changed."""
+    where = f"{path.absolute()} (DATABASE_PATH"
+    if not path.is_absolute():
+        where += f", relative to the working folder {Path.cwd()}"
+    where += ")"
+    hint = (
+        "run ainews from the folder holding .env (for the service: its WorkingDirectory, "
+        "/srv/ainews), or set DATABASE_PATH to the bot's database"
+    )
+    if not path.is_file():
+        raise SettingsError(f"no database at {where}: {hint}")
+    try:
+        reader = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True)
+        try:
+            tables = reader.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'")
+            (count,) = tables.fetchone()
+        finally:
+            reader.close()
+    except sqlite3.Error as error:
+        raise SettingsError(f"cannot read the database at {where}: {error}") from None
+    if not count:
+        raise SettingsError(f"the database at {where} is empty (no tables): {hint}")
+
+
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:
-    async def run(progress: ProgressCallback | None) -> CorpusReport:
-        async with await Database.open(settings.database_path) as database:
-            return await ingest_corpus(
-                ArticleRepository(database), args.path or settings.news_dir, progress
+    path = args.path
+    if path is None:
+        path = settings.require_news_dir()
+        if settings.uses_sample_corpus:
+            print(
+                "ainews: NEWS_DIR is not set: indexing the bundled sample corpus of fictional "
+                "articles; set NEWS_DIR to your corpus folder",
+                file=sys.stderr,
             )
 
-    return _report(_with_progress(run, "Ingesting"), args.json, verb="ingested")
+    so_far = CorpusReport(root=str(path))
+
+    async def run(progress: ProgressCallback | None) -> CorpusReport:
+        async with await Database.open(settings.database_path) as database:
+            return await ingest_corpus(ArticleRepository(database), path, progress, report=so_far)
+
+    try:
+        report = _with_progress(run, "Ingesting")
+    except KeyboardInterrupt:
+        # Each group of files is saved in one transaction, finished before stopping: the
+        # store holds exactly what is counted, and the next run picks up the rest.
+        print(
+            f"ainews: interrupted: {so_far.ingested} files indexed, the rest on the next run",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    return _report(report, args.json, verb="ingested")
 
 
 def _check(args: argparse.Namespace, settings: Settings) -> int:

@@ -15,8 +15,10 @@ import json
 import logging
 import signal
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
+import aiohttp
 import discord
 from discord.ext import commands
 
@@ -24,7 +26,7 @@ from ainews.cards import NO_MENTIONS
 from ainews.clock import Clock, utc_now
 from ainews.delivery import DigestDeliverer
 from ainews.discord_channels import DiscordChannels
-from ainews.discord_endpoints import point_discord_at
+from ainews.discord_endpoints import DiscordUnreachable, connection_failure, point_discord_at
 from ainews.ingest import CorpusReport
 from ainews.pacing import Pacer
 from ainews.posting_locks import PostingLocks
@@ -84,6 +86,8 @@ class NewsBot(commands.Bot):
         self.corpus_ready = asyncio.Event()
         self.last_rescan: CorpusReport | None = None
         self.last_rescan_at: datetime | None = None
+        #: Why rescans of NEWS_DIR fail now, in one line; None while they work.
+        self.rescan_problem: str | None = None
 
     async def setup_hook(self) -> None:
         for extension in EXTENSIONS:
@@ -148,18 +152,32 @@ class NewsBot(commands.Bot):
 
 async def run_bot(settings: Settings) -> None:
     """Run the bot until it is closed or gets SIGTERM/SIGINT: the database opened first and
-    closed last."""
+    closed last. Discord unreachable at start (the REST login, or the gateway before the bot is
+    first ready) raises :class:`DiscordUnreachable`, naming the URL and why; once the bot has
+    been ready, discord.py reconnects by itself."""
     token = settings.require_token()
     point_discord_at(settings.discord_api_base, settings.discord_gateway_url)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    failures = _ConnectionFailures()
     try:
         async with (
             await Database.open(settings.database_path) as database,
-            NewsBot(settings=settings, database=database) as bot,
+            NewsBot(settings=settings, database=database, http_trace=failures.trace) as bot,
         ):
+
+            async def on_disconnect() -> None:
+                if not bot.is_ready():  # the gateway failed before the first READY: stop
+                    failures.gateway_failed = True
+                    stop.set()
+
+            async def on_ready() -> None:
+                await log_ready(bot)
+
+            bot.add_listener(on_disconnect, "on_disconnect")
+            bot.add_listener(on_ready, "on_ready")
             running = asyncio.create_task(bot.start(token), name="ainews-bot")
             stopping = asyncio.create_task(stop.wait(), name="ainews-stop-signal")
             await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
@@ -172,9 +190,71 @@ async def run_bot(settings: Settings) -> None:
             else:
                 stopping.cancel()
             await asyncio.wait({running})
+            if failures.gateway_failed:
+                raise DiscordUnreachable(
+                    f"cannot connect to Discord's gateway at {settings.discord_gateway_url} "
+                    f"(DISCORD_GATEWAY_URL): {failures.last_reason('no answer in time')}"
+                )
             if not running.cancelled():
-                running.result()
+                _login_result(running, bot, settings)
     finally:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)
     log.info("stopped")
+
+
+async def log_ready(bot: NewsBot) -> None:
+    """One line once connected (again after a reconnect that starts a new session)."""
+    counts = await bot.digests.status_counts()
+    log.info(
+        "ready as %s in %d servers (%d channels with digests)",
+        bot.user,
+        len(bot.guilds),
+        counts.get("active", 0) + counts.get("failing", 0),
+    )
+
+
+class _ConnectionFailures:
+    """Records the connections discord.py's HTTP session failed to make (through aiohttp's
+    tracing, which discord.py accepts as ``http_trace``), for a reason when the gateway fails."""
+
+    def __init__(self) -> None:
+        self.trace = aiohttp.TraceConfig()
+        self.trace.on_request_exception.append(self._failed)
+        self.errors: list[BaseException] = []
+        self.gateway_failed = False
+
+    async def _failed(
+        self,
+        session: aiohttp.ClientSession,
+        context: SimpleNamespace,
+        params: aiohttp.TraceRequestExceptionParams,
+    ) -> None:
+        self.errors[:] = [params.exception]
+
+    def last_reason(self, default: str) -> str:
+        return connection_failure(self.errors[-1]) if self.errors else default
+
+
+def _login_result(running: asyncio.Task[None], bot: NewsBot, settings: Settings) -> None:
+    """``running``'s result, with what an unreachable or wrong DISCORD_API_BASE raises at login
+    turned into one :class:`DiscordUnreachable` line."""
+    where = f"Discord's API at {settings.discord_api_base} (DISCORD_API_BASE)"
+    try:
+        running.result()
+    except (aiohttp.ClientConnectionError, OSError) as error:  # timeouts included
+        raise DiscordUnreachable(f"cannot reach {where}: {connection_failure(error)}") from None
+    except discord.HTTPException as error:
+        if bot.user is not None:  # logged in: a failure of something else
+            raise
+        raise DiscordUnreachable(
+            f"{where} answered the login with HTTP {error.status} {error.response.reason}: "
+            "check that it is a Discord API (such as https://discord.com/api/v10)"
+        ) from None
+    except (TypeError, KeyError, ValueError):
+        if bot.user is not None:
+            raise
+        raise DiscordUnreachable(
+            f"{where} answered the login with something that is not Discord's answer: check that "
+            "it is a Discord API (such as https://discord.com/api/v10)"
+        ) from None

@@ -16,6 +16,7 @@ import asyncio
 import gc
 import multiprocessing
 import os
+import signal
 import time
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Sequence
@@ -250,8 +251,11 @@ def _parsing_executor(workers: int) -> Executor:
 
 def _prepare_worker() -> None:
     """In each worker: yield the CPU to the main process, which saves what they parse (and, in
-    the bot, answers Discord), so the workers use the cores it leaves free; and collect garbage
-    less often, for the whole of the worker's life (see :data:`BULK_GC_THRESHOLD`)."""
+    the bot, answers Discord), so the workers use the cores it leaves free; collect garbage
+    less often, for the whole of the worker's life (see :data:`BULK_GC_THRESHOLD`); and leave
+    Ctrl-C (which a terminal sends to every process of the command) to the main process, which
+    stops them: an interrupted worker would print its traceback and break the pool."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if hasattr(os, "nice"):  # not on Windows
         os.nice(WORKER_NICENESS)
     gc.set_threshold(BULK_GC_THRESHOLD, *gc.get_threshold()[1:])
@@ -270,15 +274,26 @@ def _collecting_garbage_less_often() -> Iterator[None]:
 
 
 async def ingest_corpus(
-    articles: ArticleRepository, root: Path | str, progress: ProgressCallback | None = None
+    articles: ArticleRepository,
+    root: Path | str,
+    progress: ProgressCallback | None = None,
+    *,
+    report: CorpusReport | None = None,
 ) -> CorpusReport:
-    """Bring the store up to date with the corpus at ``root``; raises ``CorpusPathError``."""
+    """Bring the store up to date with the corpus at ``root``; raises ``CorpusPathError``.
+
+    ``report``, when given, is filled in as the ingest goes: a caller whose ingest is cancelled
+    (Ctrl-C) reads there what was saved. A cancelled ingest first finishes saving the group of
+    files under way (one transaction, so the count is exact); what is left is saved by the next
+    run, and its stories regrouped then."""
     started = time.perf_counter()
     known = await articles.known_files(os.path.abspath(root))  # noqa: ASYNC240 (no I/O)
     # Only known files need a stat to tell whether they changed; new ones are stat'ed by the
     # workers that parse them (a first ingest's scan then takes a fifth of the time).
     scan = await asyncio.to_thread(scan_corpus, root, known)
-    report = CorpusReport(root=scan.root)
+    if report is None:
+        report = CorpusReport(root=scan.root)
+    report.root = scan.root
     for path in scan.unchanged:
         error = known[path][3]
         if error is None:
@@ -300,7 +315,13 @@ async def ingest_corpus(
     with _collecting_garbage_less_often():
         async with aclosing(_parse(to_parse, progress, min_group, MAX_GROUP_FILES)) as groups:
             async for outcomes in groups:
-                await articles.save_files(outcomes)
+                saving = asyncio.ensure_future(articles.save_files(outcomes))
+                try:
+                    await asyncio.shield(saving)
+                except asyncio.CancelledError:
+                    await saving  # saved or not as a whole: finish it, so the count is right
+                    report.count(outcomes)
+                    raise
                 report.count(outcomes)
     gone: list[str] = []
     if still_there < len(known):  # else every known file is still there: no need to look

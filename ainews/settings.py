@@ -7,12 +7,16 @@ messages, not in ``repr``, not in logs.
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from dotenv import dotenv_values
+from dotenv.parser import parse_stream
 
 #: Discord's own endpoints, the defaults of ``DISCORD_API_BASE`` and ``DISCORD_GATEWAY_URL``
 #: (here, not beside the code that sets them in discord.py: ``ainews ingest`` and ``check`` read
@@ -21,8 +25,14 @@ DISCORD_API_BASE = "https://discord.com/api/v10"
 DISCORD_GATEWAY_URL = "wss://gateway.discord.gg/"
 SAMPLE_CORPUS = Path(__file__).parent / "sample_corpus"
 DEFAULT_DATABASE_PATH = Path("data") / "ainews.sqlite3"
+#: The settings file, in the working directory.
+DOTENV = Path(".env")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 MIN_RESCAN_SECONDS = 5
+#: A week: longer intervals are surely a typo (and past ~10**11 s the loop's clock overflows).
+MAX_RESCAN_SECONDS = 7 * 24 * 3600
+#: Discord ids are 64-bit snowflakes; SQLite stores them as signed 64-bit integers.
+MAX_SNOWFLAKE = 2**63 - 1
 
 
 class SettingsError(ValueError):
@@ -42,7 +52,7 @@ class Settings:
 
     @classmethod
     def load(
-        cls, environ: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")
+        cls, environ: Mapping[str, str] | None = None, dotenv: Path | None = DOTENV
     ) -> Settings:
         """Settings from ``.env`` overlaid with ``environ`` (default: ``os.environ``)."""
         values = dict(read_dotenv(dotenv)) if dotenv is not None else {}
@@ -73,6 +83,37 @@ class Settings:
             log_level=_log_level(get("LOG_LEVEL")),
         )
 
+    @property
+    def uses_sample_corpus(self) -> bool:
+        """NEWS_DIR is the bundled sample corpus (fictional articles): fine for a demo, a trap for
+        a real server."""
+        return self.news_dir.resolve() == SAMPLE_CORPUS.resolve()
+
+    def require_news_dir(self) -> Path:
+        """NEWS_DIR, checked to be a folder this process can list."""
+        where = self.news_dir
+        if not where.is_absolute():
+            where = Path.cwd() / where
+        try:
+            with os.scandir(where):
+                pass
+        except FileNotFoundError:
+            raise SettingsError(
+                f"NEWS_DIR is {where}, which does not exist: set NEWS_DIR to your corpus folder "
+                "(in the environment or in .env)"
+            ) from None
+        except NotADirectoryError:
+            raise SettingsError(
+                f"NEWS_DIR is {where}, which is a file: set NEWS_DIR to the folder of your "
+                "article files"
+            ) from None
+        except OSError as error:
+            raise SettingsError(
+                f"NEWS_DIR is {where}, which cannot be read ({error.strerror}): give the user "
+                "running ainews read access to it, or set NEWS_DIR to another folder"
+            ) from None
+        return self.news_dir
+
     def require_token(self) -> str:
         if not self.discord_token:
             raise SettingsError(
@@ -83,29 +124,26 @@ class Settings:
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
-    """``KEY=value`` lines; ``#`` comments, blank lines, ``export`` and quotes allowed."""
+    """The ``KEY=value`` lines of ``path``, read by python-dotenv as operators expect: ``#``
+    comments (also after a value), blank lines, an ``export`` prefix, single and double quotes,
+    ``${VAR}`` expanded. A line that is not a setting, such as a token pasted alone, is refused
+    naming the line, not its content."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         return {}
-    except (OSError, UnicodeDecodeError) as error:
-        raise SettingsError(f"cannot read {path}: {error}") from None
-    values = {}
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        key, sep, value = line.removeprefix("export ").partition("=")
-        key = key.strip()
-        if not sep or not key.isidentifier():
-            raise SettingsError(f"{path}, line {number}: expected KEY=value")
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        elif " #" in value:
-            value = value.split(" #", 1)[0].rstrip()
-        values[key] = value
-    return values
+    except UnicodeDecodeError:
+        raise SettingsError(f"cannot read {path}: it is not UTF-8 text") from None
+    except OSError as error:
+        raise SettingsError(f"cannot read {path}: {error.strerror}") from None
+    for binding in parse_stream(io.StringIO(text)):
+        if binding.error or (binding.key is not None and binding.value is None):
+            statement = binding.original.string  # from the end of the last one: blank lines first
+            blank = statement[: len(statement) - len(statement.lstrip())].count("\n")
+            line = binding.original.line + blank
+            raise SettingsError(f"{path}, line {line}: expected KEY=value")
+    values = dotenv_values(stream=io.StringIO(text))
+    return {key: value for key, value in values.items() if value is not None}
 
 
 def _url(name: str, value: str | None, default: str, schemes: tuple[str, ...]) -> str:
@@ -126,9 +164,10 @@ def _guild_ids(value: str | None) -> tuple[int, ...]:
         item = item.strip()
         if not item:
             continue
-        if not (item.isascii() and item.isdigit()) or int(item) == 0:
+        if not (item.isascii() and item.isdigit()) or not 0 < int(item) <= MAX_SNOWFLAKE:
             raise SettingsError(
-                f"COMMAND_GUILD_IDS must be server ids (numbers) separated by commas, got {item!r}"
+                "COMMAND_GUILD_IDS must be server ids (numbers of up to 19 digits, as Discord's "
+                f"Copy Server ID gives them) separated by commas, got {item[:40]!r}"
             )
         ids.append(int(item))
     return tuple(ids)
@@ -137,14 +176,11 @@ def _guild_ids(value: str | None) -> tuple[int, ...]:
 def _rescan_seconds(value: str | None) -> int:
     if value is None:
         return 300
-    try:
-        seconds = int(value)
-    except ValueError:
-        seconds = -1
-    if seconds < MIN_RESCAN_SECONDS:
+    seconds = int(value) if value.isascii() and value.isdigit() and len(value) <= 12 else -1
+    if not MIN_RESCAN_SECONDS <= seconds <= MAX_RESCAN_SECONDS:
         raise SettingsError(
-            f"NEWS_RESCAN_SECONDS must be a whole number of seconds, at least "
-            f"{MIN_RESCAN_SECONDS}, got {value!r}"
+            f"NEWS_RESCAN_SECONDS must be a whole number of seconds from {MIN_RESCAN_SECONDS} to "
+            f"{MAX_RESCAN_SECONDS} (a week), got {value[:40]!r}"
         )
     return seconds
 

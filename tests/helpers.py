@@ -27,6 +27,9 @@ from discord_sandbox.sandbox import Sandbox
 from discord_sandbox.state import Channel, Guild, Member, Message
 
 SEED_FILE = SAMPLE_CORPUS / "sony-microsoft-ai-imaging-chip.md"
+#: This checkout: on the PYTHONPATH of the ``python -m ainews`` processes tests start, so they run
+#: this code whatever is installed.
+CHECKOUT = str(Path(__file__).resolve().parent.parent)
 
 #: Every setting the bot reads; cleared for each settings and CLI test.
 SETTING_NAMES = (

@@ -392,6 +392,7 @@ print(json.dumps([reason, time.perf_counter() - started, tracemalloc.get_traced_
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("kind", "field", "reason"),
     [
@@ -431,6 +432,7 @@ except ArticleError as error:
 """
 
 
+@pytest.mark.slow
 def test_absurd_nesting_is_rejected_not_a_crash(deep_nesting_case) -> None:
     """Run apart: without the bound, libyaml overflows the C stack and kills the process."""
     result = subprocess.run(

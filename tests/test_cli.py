@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from ainews.__main__ import main
 from ainews.store.database import latest_schema_version
+from tests.helpers import CHECKOUT
 
 REPORT_KEYS = {
     "root",
@@ -356,3 +360,165 @@ def test_ingest_and_check_do_not_import_discord() -> None:
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
 
     assert result.stdout.strip() == "False", result.stderr
+
+
+# --------------------------------------------------------------------------- NEWS_DIR
+
+
+def test_run_with_a_missing_news_dir_stops_naming_it(
+    capsys, database_path, monkeypatch, tmp_path
+) -> None:
+    monkeypatch.setenv("DISCORD_TOKEN", "a-token-that-is-never-sent")
+    monkeypatch.setenv("NEWS_DIR", str(tmp_path / "gone"))
+
+    code, out, err = run(capsys, "run")
+
+    assert (code, out) == (2, "")
+    assert err == (
+        f"ainews: NEWS_DIR is {tmp_path / 'gone'}, which does not exist: set NEWS_DIR to your "
+        "corpus folder (in the environment or in .env)\n"
+    )
+    assert not database_path.exists(), "stopped before opening anything"
+
+
+def test_ingest_without_path_and_a_missing_news_dir_names_it(
+    capsys, database_path, monkeypatch, tmp_path
+) -> None:
+    monkeypatch.setenv("NEWS_DIR", str(tmp_path / "gone"))
+
+    code, _, err = run(capsys, "ingest")
+
+    assert code == 2
+    assert err.startswith(f"ainews: NEWS_DIR is {tmp_path / 'gone'}, which does not exist")
+
+
+def test_ingest_without_news_dir_says_it_indexes_the_sample(capsys, database_path) -> None:
+    code, out, err = run(capsys, "ingest")
+
+    assert code == 0
+    assert err == (
+        "ainews: NEWS_DIR is not set: indexing the bundled sample corpus of fictional articles; "
+        "set NEWS_DIR to your corpus folder\n"
+    )
+    assert "ingested" in out
+
+
+# --------------------------------------------------------------------------- Ctrl-C
+
+INTERRUPTED = re.compile(r"ainews: interrupted: (\d+) files indexed, the rest on the next run\n")
+
+
+def saved_files(database: Path) -> int:
+    """Files the store has recorded, read as another process would (0 before it exists)."""
+    try:
+        reader = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5)
+    except sqlite3.OperationalError:
+        return 0
+    try:
+        return int(reader.execute("SELECT count(*) FROM source_files").fetchone()[0])
+    except sqlite3.OperationalError:  # the schema is not there yet
+        return 0
+    finally:
+        reader.close()
+
+
+def stories(database: Path) -> dict[str, str]:
+    with sqlite3.connect(database) as db:
+        found = dict(db.execute("SELECT id, story_id FROM articles WHERE active"))
+    db.close()
+    return found
+
+
+@pytest.mark.slow
+def test_ctrl_c_in_an_ingest_is_one_line_exit_130_and_the_next_run_completes(
+    tmp_path: Path,
+) -> None:
+    corpus = tmp_path / "corpus"
+    generator = Path(CHECKOUT) / "bench" / "generate_corpus.py"
+    subprocess.run(
+        [sys.executable, str(generator), "--count", "12000", str(corpus)],
+        check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    database = tmp_path / "interrupted.sqlite3"
+    env = {**os.environ, "PYTHONPATH": CHECKOUT, "DATABASE_PATH": str(database)}
+    ingest = [sys.executable, "-m", "ainews", "ingest", str(corpus), "--json"]
+    # Its own process group, as a terminal's foreground command: Ctrl-C reaches the workers too.
+    process = subprocess.Popen(
+        ingest, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while saved_files(database) == 0 and process.poll() is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        os.killpg(process.pid, signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+    assert process.returncode == 130, err.decode()
+    assert out == b""
+    said = INTERRUPTED.fullmatch(err.decode())
+    assert said, err.decode()
+    indexed = int(said[1])
+    assert 0 < indexed < 12000
+    assert saved_files(database) == indexed, "the store holds exactly what was counted"
+    with sqlite3.connect(database) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    db.close()
+
+    rest = subprocess.run(ingest, cwd=tmp_path, env=env, capture_output=True, timeout=120)
+    assert rest.returncode == 0, rest.stderr.decode()
+    report = json.loads(rest.stdout)
+    assert (report["ingested"], report["unchanged"]) == (12000 - indexed, indexed)
+
+    clean = tmp_path / "clean.sqlite3"
+    subprocess.run(
+        ingest, cwd=tmp_path, env={**env, "DATABASE_PATH": str(clean)}, check=True,
+        capture_output=True, timeout=120,
+    )  # fmt: skip
+    assert stories(database) == stories(clean), "stories grouped as by an uninterrupted ingest"
+
+
+# --------------------------------------------------------------------------- --help
+
+#: What each command's help must name: the settings it reads and its exit codes.
+HELP_NAMES = {
+    (): ["demo", "run", "ingest", "check", "backup", ".env", "0 ", "1 ", "2 ", "130 "],
+    ("demo",): ["sandbox", "Settings: none", "0 ", "130 "],
+    ("run",): [
+        "DISCORD_TOKEN",
+        "NEWS_DIR",
+        "DATABASE_PATH",
+        "COMMAND_GUILD_IDS",
+        "NEWS_RESCAN_SECONDS",
+        "LOG_LEVEL",
+        "DISCORD_API_BASE",
+        "DISCORD_GATEWAY_URL",
+        ".env",
+        "0 ",
+        "2 ",
+    ],
+    ("ingest",): ["NEWS_DIR", "DATABASE_PATH", ".env", "0 ", "1 ", "2 ", "130 "],
+    ("check",): ["Settings: none", "0 ", "1 ", "2 ", "130 "],
+    ("backup",): ["DATABASE_PATH", ".env", "working folder", "0 ", "2 ", "130 "],
+}
+
+
+@pytest.mark.parametrize("command", list(HELP_NAMES), ids=lambda c: " ".join(c) or "ainews")
+def test_help_says_what_it_does_the_settings_it_reads_and_its_exit_codes(
+    capsys, command: tuple[str, ...]
+) -> None:
+    with pytest.raises(SystemExit) as raised:
+        main([*command, "--help"])
+
+    assert raised.value.code == 0
+    text = capsys.readouterr().out
+    assert "Exit codes:" in text
+    codes = text.split("Exit codes:", 1)[1]
+    for name in HELP_NAMES[command]:
+        assert name in (codes if name.endswith(" ") else text), name
+    assert max(len(line) for line in text.splitlines()) <= 100

@@ -11,6 +11,7 @@ import asyncio
 import io
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -23,6 +24,7 @@ from rich.console import Console
 import ainews.tree
 from ainews.demo import play_tour
 from ainews.settings import SAMPLE_CORPUS
+from tests.helpers import CHECKOUT
 
 DEMO_WITHIN = 15.0
 
@@ -92,7 +94,7 @@ def offline_env(tmp_path: Path) -> dict[str, str]:
         "PATH": os.environ.get("PATH", ""),
         "HOME": str(tmp_path / "home"),
         "TMPDIR": str(tmp_path / "tmp"),
-        "PYTHONPATH": str(tmp_path / "guard"),
+        "PYTHONPATH": os.pathsep.join([str(tmp_path / "guard"), CHECKOUT]),
         "AINEWS_TEST_NETWORK_LOG": str(tmp_path / "network.log"),
         "COLUMNS": "120",
         "LANG": "C.UTF-8",
@@ -221,3 +223,32 @@ async def test_the_tour_waits_for_answers_that_were_deferred(
         assert section.count("╭") == cards, section
     assert "now gets Large Language Models in its" in out
     assert list(tmp_path.iterdir()) == [tmp_path / "demo.sqlite3"]  # its database, in workdir
+
+
+@pytest.mark.parametrize("after_lines", [1, 40], ids=["at-the-start", "mid-tour"])
+def test_ctrl_c_in_the_demo_is_one_line_and_exit_130(
+    offline_env: dict[str, str], tmp_path: Path, after_lines: int
+) -> None:
+    """Ctrl-C reaches every process of the command (the terminal sends it to the group)."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ainews", "demo"],
+        cwd=tmp_path / "cwd",
+        env=offline_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    assert process.stdout is not None
+    try:
+        for _ in range(after_lines):
+            assert process.stdout.readline(), "the demo ended before it was interrupted"
+        os.killpg(process.pid, signal.SIGINT)
+        _, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+    assert process.returncode == 130, err.decode()
+    assert err.decode() == "ainews: interrupted\n"
+    assert list((tmp_path / "tmp").iterdir()) == [], "its temporary folder removed"

@@ -9,13 +9,20 @@ from __future__ import annotations
 
 import io
 import logging
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from ainews.demo import sandbox_settings
-from ainews.logging_setup import REDACTED, SecretRedactor, setup_logging
+from ainews.logging_setup import (
+    REDACTED,
+    ExpectedConditions,
+    SecretRedactor,
+    setup_logging,
+    wants_colour,
+)
 from ainews.settings import SAMPLE_CORPUS
 from discord_sandbox import Permission
 from discord_sandbox.sandbox import Sandbox
@@ -199,3 +206,97 @@ async def test_no_token_in_any_debug_line_while_the_bot_answers(
     # Nor any recognisable piece of them (a token split or re-encoded by a formatter).
     assert sandbox.token.rsplit(".", 1)[-1] not in log
     assert result.token[:24] not in log
+
+
+# -- expected conditions: one line, or none --------------------------------------------------
+
+
+def filtered(record: logging.LogRecord) -> str | None:
+    """What the production handler writes for ``record`` (None: dropped)."""
+    buffer = io.StringIO()
+    handler = logging.StreamHandler(buffer)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(ExpectedConditions())
+    handler.addFilter(SecretRedactor([BOT_TOKEN]))
+    handler.handle(record)
+    return buffer.getvalue() or None
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "PyNaCl is not installed, voice will NOT be supported",
+        "davey is not installed, voice will NOT be supported",
+    ],
+)
+def test_voice_warnings_are_dropped(message: str) -> None:
+    record = logging.LogRecord("discord.client", logging.WARNING, __file__, 1, message, None, None)
+
+    assert filtered(record) is None
+
+
+def test_a_lost_gateway_connection_is_one_line_with_its_reason() -> None:
+    try:
+        raise ConnectionResetError(104, "Connection reset by peer")
+    except ConnectionResetError:
+        record = logging.LogRecord(
+            "discord.client",
+            logging.ERROR,
+            __file__,
+            1,
+            "Attempting a reconnect in %.2fs",
+            (1.5,),
+            sys.exc_info(),
+        )
+
+    assert filtered(record) == (
+        "WARNING discord.client: gateway connection failed (ConnectionResetError: [Errno 104] "
+        "Connection reset by peer); Attempting a reconnect in 1.50s\n"
+    )
+
+
+def test_other_records_keep_their_traceback() -> None:
+    try:
+        raise RuntimeError("a bug")
+    except RuntimeError:
+        record = logging.LogRecord(
+            "discord.client", logging.ERROR, __file__, 1, "Ignoring exception", None, sys.exc_info()
+        )
+
+    text = filtered(record)
+    assert text is not None and "Traceback (most recent call last)" in text
+
+
+@pytest.mark.parametrize(
+    ("tty", "no_colour", "expected"),
+    [(True, None, True), (True, "1", False), (False, None, False)],
+    ids=["terminal", "terminal-NO_COLOR", "pipe"],
+)
+def test_colours_only_on_a_terminal_without_no_color(
+    monkeypatch: pytest.MonkeyPatch, tty: bool, no_colour: str | None, expected: bool
+) -> None:
+    class Stream(io.StringIO):
+        def isatty(self) -> bool:
+            return tty
+
+    if no_colour is None:
+        monkeypatch.delenv("NO_COLOR", raising=False)
+    else:
+        monkeypatch.setenv("NO_COLOR", no_colour)
+
+    assert wants_colour(Stream()) is expected
+
+
+def test_a_log_to_a_pipe_has_no_escape_codes(production_logging: io.StringIO) -> None:
+    root = logging.getLogger()
+    before = set(root.handlers)
+    setup_logging(logging.INFO, None)
+    (added,) = [handler for handler in root.handlers if handler not in before]
+    assert isinstance(added, logging.StreamHandler)
+    added.setStream(production_logging)  # a StringIO: not a terminal
+
+    logging.getLogger("ainews.test").warning("plain words")
+
+    line = production_logging.getvalue()
+    assert "\x1b[" not in line
+    assert line.endswith("] [WARNING ] ainews.test: plain words\n")

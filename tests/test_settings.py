@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from ainews.settings import (
     DISCORD_API_BASE,
     DISCORD_GATEWAY_URL,
+    MAX_RESCAN_SECONDS,
     SAMPLE_CORPUS,
     Settings,
     SettingsError,
@@ -167,3 +169,193 @@ def test_explicit_values_skip_the_process_environment(monkeypatch: pytest.Monkey
     settings = Settings.load(environ={"LOG_LEVEL": "error"}, dotenv=None)
 
     assert settings.log_level == "ERROR"
+
+
+# ----------------------------------------------------------------- .env as operators write it
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ('NEWS_DIR="/srv/news"   # the corpus', "/srv/news"),
+        ("NEWS_DIR='/srv/news'# the corpus", "/srv/news"),
+        ("NEWS_DIR=/srv/news # the corpus", "/srv/news"),
+        ("NEWS_DIR=/srv/news\t# the corpus", "/srv/news"),
+        ("export NEWS_DIR=/srv/news", "/srv/news"),
+        ("export\tNEWS_DIR='/srv/news'", "/srv/news"),
+        ("  NEWS_DIR = /srv/news  ", "/srv/news"),
+        ("NEWS_DIR='/srv/news #1'", "/srv/news #1"),
+        ('NEWS_DIR="/srv/my \\"news\\""', '/srv/my "news"'),
+        ("NEWS_DIR=/srv/news#1", "/srv/news#1"),
+        ("NEWS_DIR=${BASE}/news", "/srv/news"),
+    ],
+    ids=[
+        "double-quotes-then-comment",
+        "single-quotes-then-comment",
+        "unquoted-then-comment",
+        "tab-then-comment",
+        "export",
+        "export-tab-single-quotes",
+        "spaces-around",
+        "hash-inside-quotes",
+        "escaped-quotes",
+        "hash-inside-a-word",
+        "expanded-variable",
+    ],
+)
+def test_dotenv_lines_as_operators_write_them(clean_env: Path, line: str, expected: str) -> None:
+    (clean_env / ".env").write_text(f"BASE=/srv\n{line}\n", encoding="utf-8")
+
+    assert str(Settings.load().news_dir) == expected
+
+
+def test_dotenv_with_windows_line_endings_and_a_byte_order_mark(clean_env: Path) -> None:
+    (clean_env / ".env").write_bytes(
+        b"\xef\xbb\xbfLOG_LEVEL=warning\r\nNEWS_RESCAN_SECONDS=60\r\nNEWS_DIR=/srv/news\r\n"
+    )
+
+    settings = Settings.load()
+
+    assert (settings.log_level, settings.news_rescan_seconds) == ("WARNING", 60)
+    assert settings.news_dir == Path("/srv/news")
+
+
+def test_an_empty_value_in_dotenv_means_the_default(clean_env: Path) -> None:
+    (clean_env / ".env").write_text('DISCORD_TOKEN=\nNEWS_DIR=""\nLOG_LEVEL=\n')
+
+    settings = Settings.load()
+
+    assert settings.discord_token is None
+    assert settings.news_dir == SAMPLE_CORPUS
+    assert settings.log_level == "INFO"
+
+
+def test_a_multi_line_quoted_value_counts_its_lines(clean_env: Path) -> None:
+    (clean_env / ".env").write_text('NOTE="two\nlines"\nLOG_LEVEL=error\n')
+
+    assert Settings.load().log_level == "ERROR"
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ('LOG_LEVEL=INFO\nNEWS_DIR="/srv/news\n', 2),
+        ("LOG_LEVEL=INFO\n\nnot a setting\n", 3),
+        ("= value\n", 1),
+    ],
+    ids=["unterminated-quote", "words", "no-key"],
+)
+def test_a_line_that_is_not_a_setting_is_named(clean_env: Path, text: str, line: int) -> None:
+    (clean_env / ".env").write_text(text)
+
+    with pytest.raises(SettingsError, match=rf"\.env, line {line}: expected KEY=value$"):
+        Settings.load()
+
+
+def test_an_unreadable_dotenv_is_a_settings_error(clean_env: Path) -> None:
+    (clean_env / ".env").mkdir()
+
+    with pytest.raises(SettingsError, match=r"cannot read \.env: "):
+        Settings.load()
+
+
+# --------------------------------------------------------------------------- oversized values
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("NEWS_RESCAN_SECONDS", "9" * 20),
+        ("NEWS_RESCAN_SECONDS", str(MAX_RESCAN_SECONDS + 1)),
+        ("NEWS_RESCAN_SECONDS", "3e8"),
+        ("NEWS_RESCAN_SECONDS", "٣٠٠"),  # Arabic-Indic digits: int() would take them
+        ("COMMAND_GUILD_IDS", "9" * 20),
+        ("COMMAND_GUILD_IDS", str(2**63)),
+    ],
+)
+def test_oversized_values_are_refused_at_start(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    monkeypatch.setenv(name, value)
+
+    with pytest.raises(SettingsError, match=name) as raised:
+        Settings.load()
+
+    assert len(str(raised.value)) < 250
+
+
+def test_the_largest_values_are_accepted(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEWS_RESCAN_SECONDS", str(MAX_RESCAN_SECONDS))
+    monkeypatch.setenv("COMMAND_GUILD_IDS", str(2**63 - 1))
+
+    settings = Settings.load()
+
+    assert settings.news_rescan_seconds == MAX_RESCAN_SECONDS
+    assert settings.command_guild_ids == (2**63 - 1,)
+
+
+# --------------------------------------------------------------------------- NEWS_DIR
+
+
+def test_news_dir_unset_is_the_sample_corpus(clean_env: Path) -> None:
+    settings = Settings.load()
+
+    assert settings.uses_sample_corpus
+    assert settings.require_news_dir() == SAMPLE_CORPUS
+
+
+def test_a_news_dir_that_exists_is_required_as_it_is(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (clean_env / "news").mkdir()
+    monkeypatch.setenv("NEWS_DIR", "news")
+
+    settings = Settings.load()
+
+    assert not settings.uses_sample_corpus
+    assert settings.require_news_dir() == Path("news")
+
+
+def test_a_missing_news_dir_is_named_with_its_full_path(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NEWS_DIR", "no-such-folder")
+
+    with pytest.raises(SettingsError) as raised:
+        Settings.load().require_news_dir()
+
+    assert str(raised.value) == (
+        f"NEWS_DIR is {clean_env / 'no-such-folder'}, which does not exist: set NEWS_DIR to "
+        "your corpus folder (in the environment or in .env)"
+    )
+
+
+def test_a_news_dir_that_is_a_file_is_refused(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (clean_env / "notes.md").write_text("hello\n")
+    monkeypatch.setenv("NEWS_DIR", str(clean_env / "notes.md"))
+
+    with pytest.raises(SettingsError, match=r"NEWS_DIR is .*notes.md, which is a file"):
+        Settings.load().require_news_dir()
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any folder")
+def test_an_unreadable_news_dir_is_refused(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    locked = clean_env / "locked"
+    locked.mkdir(mode=0)
+    monkeypatch.setenv("NEWS_DIR", str(locked))
+    try:
+        with pytest.raises(SettingsError, match=r"NEWS_DIR is .*locked, which cannot be read"):
+            Settings.load().require_news_dir()
+    finally:
+        locked.chmod(0o700)
+
+
+def test_the_shipped_env_example_copied_to_dotenv_gives_the_defaults(clean_env: Path) -> None:
+    example = Path(__file__).resolve().parent.parent / ".env.example"
+    (clean_env / ".env").write_bytes(example.read_bytes())
+
+    assert Settings.load() == Settings()

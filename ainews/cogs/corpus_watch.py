@@ -2,17 +2,21 @@
 a rescan that changed articles, recent digest messages are edited to show their current cards.
 
 Scanning runs in a thread and parsing in worker processes (see :mod:`ainews.ingest`), so the event
-loop keeps answering commands during a rescan. A failing scan (NEWS_DIR gone, disk error) is
-logged and tried again at the next interval; it never stops the bot.
+loop keeps answering commands during a rescan. A failing scan (NEWS_DIR gone, disk error) never
+stops the bot: the articles indexed so far are still served, the scan is tried again at the next
+interval, and the log gets one line when scans start failing (or fail for another reason) and one
+when they work again, not one per rescan. ``/status`` shows the failure meanwhile.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING
 
 from discord.ext import commands, tasks
 
+from ainews.corpus.scan import CorpusPathError
 from ainews.ingest import ingest_corpus
 
 if TYPE_CHECKING:
@@ -31,6 +35,11 @@ class CorpusWatch(commands.Cog):
 
     async def cog_unload(self) -> None:
         self.rescan.cancel()
+        task = self.rescan.get_task()
+        if task is not None and not task.done():
+            # A cancelled ingest finishes saving the group of files under way: wait for it, so
+            # the database is not closed under it when the bot stops.
+            await asyncio.wait({task})
 
     @tasks.loop(seconds=300)
     async def rescan(self) -> None:
@@ -38,14 +47,34 @@ class CorpusWatch(commands.Cog):
 
 
 async def rescan_corpus(bot: NewsBot) -> None:
-    """One scan of NEWS_DIR into the store; logs the outcome and never raises."""
+    """One scan of NEWS_DIR into the store; never raises. Why it failed, in one line, is kept in
+    ``bot.rescan_problem`` (None once it works again) and logged only when it changes."""
+    known_problem = bot.rescan_problem
+    bot.rescan_problem = await _rescan(bot, known_problem)
+
+
+async def _rescan(bot: NewsBot, known_problem: str | None) -> str | None:
     try:
         report = await ingest_corpus(bot.articles, bot.settings.news_dir)
-    except Exception:
-        log.exception("rescan of %s failed; will try again", bot.settings.news_dir)
-        return
+    except CorpusPathError as error:  # NEWS_DIR gone or unreadable: expected, one line
+        problem = f"NEWS_DIR {error}"
+        if problem != known_problem:
+            log.error(
+                "rescan failed: %s; still serving the articles indexed before, trying again "
+                "every %d s",
+                problem,
+                bot.settings.news_rescan_seconds,
+            )
+        return problem
+    except Exception as error:
+        problem = f"{type(error).__name__}: {error}"
+        if problem != known_problem:
+            log.exception("rescan of %s failed; will try again", bot.settings.news_dir)
+        return problem
     finally:
         bot.corpus_ready.set()
+    if known_problem is not None:
+        log.info("rescans of %s work again (they failed: %s)", report.root, known_problem)
     bot.last_rescan, bot.last_rescan_at = report, bot.clock()
     if report.ingested or report.withdrawn:
         bot.catalog.forget_cached_topics()
@@ -65,6 +94,7 @@ async def rescan_corpus(bot: NewsBot) -> None:
         len(report.rejected),
         report.seconds,
     )
+    return None
 
 
 async def setup(bot: NewsBot) -> None:

@@ -38,19 +38,27 @@ class StatusCommands(commands.Cog):
                 discord.utils.format_dt(article.published_at, "D") if article.published_at else ""
             )
             corpus += f"\nNewest: {discord.utils.escape_markdown(article.title[:200])} {when}"
+        if bot.settings.uses_sample_corpus:
+            corpus = (
+                "⚠️ **The bundled sample corpus** (fictional articles): NEWS_DIR is not set. "
+                f"Set it to your corpus folder and restart the bot.\n{corpus}"
+            )
         embed.add_field(name="Corpus", value=corpus[:1024], inline=False)
         report = bot.last_rescan
-        embed.add_field(
-            name="Last rescan",
-            value=(
-                f"{discord.utils.format_dt(bot.last_rescan_at, 'R')}: {report.ingested} ingested, "
-                f"{report.withdrawn} withdrawn, {len(report.rejected)} rejected "
-                f"file{'' if len(report.rejected) == 1 else 's'}"
-                if report and bot.last_rescan_at
-                else "not finished yet"
-            ),
-            inline=False,
+        rescan = (
+            f"{discord.utils.format_dt(bot.last_rescan_at, 'R')}: {report.ingested} ingested, "
+            f"{report.withdrawn} withdrawn, {len(report.rejected)} rejected "
+            f"file{'' if len(report.rejected) == 1 else 's'}"
+            if report and bot.last_rescan_at
+            else "not finished yet"
         )
+        problem = bot.rescan_problem
+        if problem:
+            rescan = (
+                f"⚠️ **Failing**: {discord.utils.escape_markdown(str(problem)[:600])}. The "
+                f"articles indexed before are still served.\nLast that worked: {rescan}"
+            )
+        embed.add_field(name="Last rescan", value=rescan[:1024], inline=False)
         counts = await bot.digests.status_counts()
         next_due = await bot.digests.next_due_at()
         digests = (

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
+import socket
 import sys
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -11,14 +13,16 @@ from pathlib import Path
 
 import discord
 import pytest
+from aiohttp import web
 from discord import app_commands
 
 from ainews.__main__ import main
 from ainews.app import NewsBot, run_bot
 from ainews.cogs.corpus_watch import CorpusWatch, rescan_corpus
 from ainews.discord_endpoints import current_discord_endpoints, point_discord_at
+from ainews.settings import SAMPLE_CORPUS
 from discord_sandbox.sandbox import Sandbox
-from tests.helpers import NewsWorld, start_news_bot, write_article_file
+from tests.helpers import CHECKOUT, NewsWorld, start_news_bot, write_article_file
 
 OUR_COMMANDS = {"news", "latest", "topics", "search"}
 
@@ -198,35 +202,189 @@ async def test_a_wrong_token_fails_login_cleanly(sandbox: Sandbox, world: NewsWo
     assert sandbox.counters.statuses[401] == 1  # tried once, not retried in a loop
 
 
-@pytest.mark.slow
-async def test_ainews_run_with_a_wrong_token_says_so_and_exits_2(
-    sandbox: Sandbox, world: NewsWorld, tmp_path: Path
-) -> None:
-    env = {
+def run_env(sandbox: Sandbox, world: NewsWorld, tmp_path: Path, **settings: str) -> dict[str, str]:
+    """What ``ainews run`` needs to log into the sandbox, with ``settings`` on top."""
+    return {
         "PATH": os.environ.get("PATH", ""),
-        "DISCORD_TOKEN": sandbox.token[:-4] + "nope",
+        "PYTHONPATH": CHECKOUT,
+        "DISCORD_TOKEN": sandbox.token,
         "DISCORD_API_BASE": sandbox.api_base,
         "DISCORD_GATEWAY_URL": sandbox.gateway_url,
         "NEWS_DIR": str(world.settings.news_dir),
         "DATABASE_PATH": str(tmp_path / "cli.sqlite3"),
+        **settings,
     }
+
+
+async def ainews_run_until_it_exits(env: dict[str, str], cwd: Path) -> tuple[int, str]:
+    """``python -m ainews run``: its exit code and what it wrote to stderr."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "ainews",
         "run",
-        cwd=tmp_path,
+        cwd=cwd,
         env=env,
+        stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
-    async with asyncio.timeout(20):
-        _, stderr = await process.communicate()
-    err = stderr.decode()
-    assert process.returncode == 2, err
+    try:
+        async with asyncio.timeout(45):
+            out, err = await process.communicate()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert out == b""
+    assert process.returncode is not None
+    return process.returncode, err.decode()
+
+
+def closed_port() -> int:
+    """A 127.0.0.1 port nothing listens on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def last_line(err: str) -> str:
+    lines = err.splitlines()
+    assert lines, "nothing on stderr"
+    return lines[-1]
+
+
+@pytest.mark.slow
+async def test_ainews_run_with_a_wrong_token_says_so_and_exits_2(
+    sandbox: Sandbox, world: NewsWorld, tmp_path: Path
+) -> None:
+    env = run_env(sandbox, world, tmp_path, DISCORD_TOKEN=sandbox.token[:-4] + "nope")
+
+    code, err = await ainews_run_until_it_exits(env, tmp_path)
+
+    assert code == 2, err
     assert "ainews: " in err and "DISCORD_TOKEN" in err
     assert "Traceback" not in err
     assert env["DISCORD_TOKEN"] not in err
+
+
+@pytest.mark.slow
+async def test_ainews_run_with_discord_unreachable_names_the_url_and_exits_2(
+    sandbox: Sandbox, world: NewsWorld, tmp_path: Path
+) -> None:
+    base = f"http://127.0.0.1:{closed_port()}/api/v10"
+
+    code, err = await ainews_run_until_it_exits(
+        run_env(sandbox, world, tmp_path, DISCORD_API_BASE=base), tmp_path
+    )
+
+    assert code == 2, err
+    assert last_line(err) == (
+        f"ainews: cannot reach Discord's API at {base} (DISCORD_API_BASE): the connection was "
+        "refused (nothing listens there, or a firewall rejects it)"
+    )
+    assert "Traceback" not in err
+    assert len(err.splitlines()) <= 4, err
+
+
+@pytest.mark.slow
+async def test_ainews_run_warns_at_start_about_the_sample_corpus_and_a_readable_dotenv(
+    sandbox: Sandbox, world: NewsWorld, tmp_path: Path
+) -> None:
+    env = run_env(sandbox, world, tmp_path, DISCORD_API_BASE=f"http://127.0.0.1:{closed_port()}/")
+    del env["NEWS_DIR"]
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("LOG_LEVEL=INFO\n")
+    dotenv.chmod(0o644)
+
+    _, err = await ainews_run_until_it_exits(env, tmp_path)
+
+    assert (
+        "] [WARNING ] ainews: NEWS_DIR is not set: serving the bundled sample corpus of fictional "
+        f"articles ({SAMPLE_CORPUS}); set NEWS_DIR to your corpus folder\n"
+    ) in err
+    assert (
+        f"] [WARNING ] ainews: {dotenv} is readable by other users (mode 0644) and may hold the "
+        f"bot token: chmod 600 {dotenv}\n"
+    ) in err
+    assert f"settings from the environment and {dotenv}\n" in err
+
+
+@pytest.mark.slow
+async def test_ainews_run_with_a_host_that_does_not_resolve_exits_2(
+    sandbox: Sandbox, world: NewsWorld, tmp_path: Path
+) -> None:
+    base = "http://discord.ainews-test.invalid/api/v10"  # .invalid never resolves (RFC 6761)
+
+    code, err = await ainews_run_until_it_exits(
+        run_env(sandbox, world, tmp_path, DISCORD_API_BASE=base), tmp_path
+    )
+
+    assert code == 2, err
+    line = last_line(err)
+    assert line.startswith(f"ainews: cannot reach Discord's API at {base} (DISCORD_API_BASE): ")
+    assert "Traceback" not in err
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("status", "body", "said"),
+    [
+        (404, "<html><body>Not here</body></html>", "answered the login with HTTP 404 Not Found"),
+        (200, "<html><body>A web site</body></html>", "answered the login with something that"),
+    ],
+    ids=["404-page", "html-page"],
+)
+async def test_ainews_run_against_a_server_that_is_not_discord_exits_2(
+    sandbox: Sandbox,
+    world: NewsWorld,
+    tmp_path: Path,
+    status: int,
+    body: str,
+    said: str,
+) -> None:
+    async def page(request: web.Request) -> web.Response:
+        return web.Response(status=status, text=body, content_type="text/html")
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", page)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    base = f"http://127.0.0.1:{port}/api/v10"
+    try:
+        code, err = await ainews_run_until_it_exits(
+            run_env(sandbox, world, tmp_path, DISCORD_API_BASE=base), tmp_path
+        )
+    finally:
+        await runner.cleanup()
+
+    assert code == 2, err
+    line = last_line(err)
+    assert line.startswith(f"ainews: Discord's API at {base} (DISCORD_API_BASE) {said}")
+    assert line.endswith("check that it is a Discord API (such as https://discord.com/api/v10)")
+    assert "Traceback" not in err
+
+
+@pytest.mark.slow
+async def test_ainews_run_with_the_gateway_unreachable_names_it_and_exits_2(
+    sandbox: Sandbox, world: NewsWorld, tmp_path: Path
+) -> None:
+    gateway = f"ws://127.0.0.1:{closed_port()}/"
+
+    code, err = await ainews_run_until_it_exits(
+        run_env(sandbox, world, tmp_path, DISCORD_GATEWAY_URL=gateway), tmp_path
+    )
+
+    assert code == 2, err
+    assert last_line(err) == (
+        f"ainews: cannot connect to Discord's gateway at {gateway} (DISCORD_GATEWAY_URL): the "
+        "connection was refused (nothing listens there, or a firewall rejects it)"
+    )
+    assert "Traceback" not in err
+    assert not sandbox.gateway.sessions
 
 
 async def test_the_bot_asks_for_no_privileged_intents(news_bot: NewsBot) -> None:
@@ -236,3 +394,55 @@ async def test_the_bot_asks_for_no_privileged_intents(news_bot: NewsBot) -> None
     assert not intents.presences
     assert not intents.message_content
     assert news_bot.is_ready()  # the sandbox grants no privileged intent, and it connected
+
+
+@pytest.mark.slow
+async def test_ainews_run_logs_one_ready_line_without_colours_or_voice_warnings(
+    sandbox: Sandbox, world: NewsWorld, tmp_path: Path
+) -> None:
+    """Its log goes to a pipe here, as to a journal: no escape codes even in a container."""
+    env = run_env(sandbox, world, tmp_path, COMMAND_GUILD_IDS=str(world.guild.id))
+    second = sandbox.create_guild("Second server")
+    sandbox.create_channel(second, "general")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "ainews",
+        "run",
+        cwd=tmp_path,
+        env=env,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert process.stderr is not None
+    lines: list[str] = []
+    try:
+        async with asyncio.timeout(30):
+            while not any(" ready as " in line for line in lines):
+                line = await process.stderr.readline()
+                assert line, "".join(lines)
+                lines.append(line.decode())
+        process.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(20):
+            _, rest = await process.communicate()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    log = "".join(lines) + rest.decode()
+
+    assert process.returncode == 0, log
+    (ready,) = [line for line in lines if " ready as " in line]
+    bot_name = sandbox.bot_user.username
+    assert ready.rstrip().endswith(
+        f"] [INFO    ] ainews.app: ready as {bot_name} in 2 servers (0 channels with digests)"
+    )
+    assert "\x1b[" not in log
+    assert "voice" not in log
+    assert "Traceback" not in log
+    assert "ainews: starting ai-news-bot " in lines[0]
+    assert (
+        f"NEWS_DIR {world.settings.news_dir}, DATABASE_PATH {tmp_path / 'cli.sqlite3'}"
+        in (lines[0])
+    )

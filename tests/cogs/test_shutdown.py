@@ -26,7 +26,7 @@ from ainews.delivery import Outcome
 from discord_sandbox.interactions import InteractionResult
 from discord_sandbox.sandbox import Sandbox
 from discord_sandbox.state import Channel, Member
-from tests.helpers import NewsWorld, start_news_bot
+from tests.helpers import CHECKOUT, NewsWorld, start_news_bot
 
 #: How long ``ainews run`` may take to stop after a signal (its delivery grace is 10 s).
 STOP_WITHIN = 15.0
@@ -56,6 +56,7 @@ async def news_answer(
 def run_env(sandbox: Sandbox, world: NewsWorld, tmp_path: Path) -> dict[str, str]:
     return {
         "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": CHECKOUT,
         "HOME": str(tmp_path),
         "DISCORD_TOKEN": sandbox.token,
         "DISCORD_API_BASE": sandbox.api_base,

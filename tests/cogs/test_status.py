@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+import discord
 import pytest
 
 from ainews import __version__
+from ainews.settings import SAMPLE_CORPUS
 from discord_sandbox import Permission, SandboxUsageError
 from discord_sandbox.sandbox import Sandbox
 from tests.helpers import NewsWorld, start_news_bot, write_article_file
@@ -117,3 +121,68 @@ async def test_a_member_without_manage_server_cannot_use_status(
             await sandbox.invoke("status", member=world.reader, channel=world.news)
         allowed = await sandbox.invoke("status", member=world.admin, channel=world.news)
         assert allowed.ephemeral and allowed.embeds
+
+
+async def test_a_news_dir_that_disappears_is_logged_once_shown_in_status_and_recovers(
+    sandbox: Sandbox, world: NewsWorld, corpus_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with start_news_bot(sandbox, world.settings) as bot:
+        watch = bot.get_cog("CorpusWatch")
+        assert watch is not None
+        served = await bot.articles.count_active()
+        moved = corpus_dir.with_name("corpus-moved")
+        corpus_dir.rename(moved)
+        caplog.clear()
+
+        for _ in range(3):
+            await watch.rescan()  # type: ignore[attr-defined]
+
+        failures = [r for r in caplog.records if "rescan" in r.getMessage()]
+        assert [r.getMessage() for r in failures] == [
+            f"rescan failed: NEWS_DIR cannot read {corpus_dir}: No such file or directory; "
+            "still serving the articles indexed before, trying again every 300 s"
+        ]
+        assert all(r.exc_info is None and r.exc_text is None for r in caplog.records)
+        assert await bot.articles.count_active() == served, "nothing withdrawn"
+
+        result = await sandbox.invoke("status", member=world.admin, channel=world.news)
+        rescan = fields_of(result.embeds[0])["Last rescan"]
+        problem = f"NEWS_DIR cannot read {corpus_dir}: No such file or directory"
+        assert rescan.startswith(f"⚠️ **Failing**: {discord.utils.escape_markdown(problem)}.")
+        assert "Last that worked: <t:" in rescan
+        assert "Traceback" not in rescan
+
+        moved.rename(corpus_dir)
+        caplog.clear()
+        caplog.set_level(logging.INFO, logger="ainews")
+        await watch.rescan()  # type: ignore[attr-defined]
+        await watch.rescan()  # type: ignore[attr-defined]
+
+        messages = [r.getMessage() for r in caplog.records if "rescan" in r.getMessage()]
+        assert messages[0] == (
+            f"rescans of {corpus_dir} work again (they failed: NEWS_DIR cannot read "
+            f"{corpus_dir}: No such file or directory)"
+        )
+        assert [m for m in messages if "again" in m] == [messages[0]]
+        healthy = await sandbox.invoke("status", member=world.admin, channel=world.news)
+        assert "Failing" not in fields_of(healthy.embeds[0])["Last rescan"]
+
+
+async def test_the_bundled_sample_corpus_is_shown_in_status(
+    sandbox: Sandbox, world: NewsWorld
+) -> None:
+    """(``ainews run`` also logs a warning at start: see test_bot_lifecycle.)"""
+    on_sample = replace(world.settings, news_dir=SAMPLE_CORPUS)
+    async with start_news_bot(sandbox, on_sample):
+        result = await sandbox.invoke("status", member=world.admin, channel=world.news)
+
+    corpus = fields_of(result.embeds[0])["Corpus"]
+    assert corpus.startswith("⚠️ **The bundled sample corpus** (fictional articles)")
+    assert "NEWS_DIR is not set" in corpus
+
+
+async def test_a_real_corpus_gets_no_sample_warning(sandbox: Sandbox, world: NewsWorld) -> None:
+    async with start_news_bot(sandbox, world.settings):
+        result = await sandbox.invoke("status", member=world.admin, channel=world.news)
+
+    assert "sample corpus" not in fields_of(result.embeds[0])["Corpus"]

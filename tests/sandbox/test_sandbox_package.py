@@ -7,7 +7,10 @@ import subprocess
 import sys
 from importlib.metadata import entry_points
 
+import pytest
 
+
+@pytest.mark.slow
 def test_the_sandbox_and_its_plugin_import_nothing_of_ainews() -> None:
     check = (
         "import sys, pkgutil, importlib, discord_sandbox\n"
