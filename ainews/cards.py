@@ -206,9 +206,32 @@ def with_video_link(text: str, video_url: str | None, room: int = 0) -> str:
     return joined if len(joined) + room <= CONTENT_LIMIT else text
 
 
+def compact_embed(articles: Sequence[Article]) -> discord.Embed:
+    """One embed listing ``articles`` as headlines: linked title, provider and date, a line
+    each, for busy channels (the ``compact`` digest style)."""
+    lines = []
+    for article in articles:
+        title = _markdown_safe_within(
+            _one_line(article.title).translate(_LINK_TEXT_BRACKETS), SUMMARY_TITLE_CHARS
+        )
+        headline = title or "(untitled)"
+        if _is_web_url(article.url):
+            headline = f"[{headline}]({article.url.translate(_LINK_TARGET_UNSAFE)})"
+        lines.append(f"**{headline}**{_summary_details(article)}")
+    colour = topic_colour(articles[0].topics[0]) if articles and articles[0].topics else None
+    return discord.Embed(
+        description="\n".join(lines)[:DESCRIPTION_LIMIT], colour=colour or NO_TOPIC_COLOUR
+    )
+
+
 def card_summary(article: Article) -> str:
     """One line of markdown-safe text for a list: "title — provider, 2020-05-19"."""
     title = _markdown_safe_within(_one_line(article.title), SUMMARY_TITLE_CHARS) or "(untitled)"
+    return f"{title}{_summary_details(article)}"
+
+
+def _summary_details(article: Article) -> str:
+    """ " — provider, 2020-05-19" (what of it the article has), or nothing."""
     details = []
     if article.provider is not None:
         provider = _markdown_safe_within(_one_line(article.provider.name), SUMMARY_PROVIDER_CHARS)
@@ -216,7 +239,7 @@ def card_summary(article: Article) -> str:
             details.append(provider)
     if article.published_at is not None:
         details.append(_aware(article.published_at).astimezone(UTC).date().isoformat())
-    return f"{title} — {', '.join(details)}" if details else title
+    return f" — {', '.join(details)}" if details else ""
 
 
 def _one_line(text: str) -> str:

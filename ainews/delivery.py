@@ -34,7 +34,13 @@ from ainews.pacing import Pacer
 from ainews.posting_locks import PostingLocks
 from ainews.schedule import next_run_after
 from ainews.store.catalog import NewsCatalog
-from ainews.store.digests import Digest, DigestPart, DigestRepository, PendingDelivery
+from ainews.store.digests import (
+    OVERFLOW_COUNT_CAP,
+    Digest,
+    DigestPart,
+    DigestRepository,
+    PendingDelivery,
+)
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +69,14 @@ class Outcome(enum.Enum):
     FAILED = "failed"
     RETRYING = "retrying"
     SHUTTING_DOWN = "not started: the bot is shutting down"
+
+
+@dataclass(frozen=True, slots=True)
+class DigestPlan:
+    """The messages a digest would post, and how many new articles its filters held back."""
+
+    parts: list[DigestPart]
+    held_back: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,8 +115,10 @@ class DigestChannels(Protocol):
         content: str,
         embeds: Sequence[discord.Embed] = (),
         nonce: str | None = None,
+        mention_role_id: int | None = None,
     ) -> int:
-        """Post a message with no mentions allowed; returns its id."""
+        """Post a message that may ping nobody but ``mention_role_id`` (if given); returns its
+        id."""
         ...
 
     async def own_recent_messages(
@@ -175,6 +191,22 @@ class DigestDeliverer:
         jobs += [self.deliver(digest, scheduled=True) for digest in due]
         return list(await asyncio.gather(*jobs)) if jobs else []
 
+    async def seconds_until_due(self, at_most: float) -> float:
+        """How long until a digest (or a postponed delivery) is due, by the clock, at most
+        ``at_most``; 0 when one is due already."""
+        moments = [
+            moment
+            for moment in (
+                await self.digests.next_due_at(),
+                await self.digests.next_retry_at(),
+            )
+            if moment is not None
+        ]
+        if not moments:
+            return at_most
+        wait = (min(moments) - self.clock()).total_seconds()
+        return min(max(wait, 0.0), at_most)
+
     async def deliver(
         self, digest: Digest, *, scheduled: bool, limit: int | None = None
     ) -> DeliveryResult:
@@ -182,6 +214,11 @@ class DigestDeliverer:
         if self._stopping:
             return DeliveryResult(digest.channel_id, Outcome.SHUTTING_DOWN)
         async with self._slot(digest.channel_id):
+            if scheduled:  # another pass may have run it while this one waited for the channel
+                current = await self.digests.get(digest.channel_id)
+                if current is None or current.paused or current.next_run_at > self.clock():
+                    return DeliveryResult(digest.channel_id, Outcome.NOTHING_NEW)
+                digest = current
             for pending in await self.digests.pending_deliveries(digest.channel_id):
                 result = await self._send(pending, check_channel=True)
                 if result.outcome is not Outcome.SENT:
@@ -191,51 +228,60 @@ class DigestDeliverer:
                         )
                     return result
             now = self.clock()
-            parts = await self.compose(digest, limit)
+            plan = await self.plan(digest, limit)
             next_run = next_run_after(digest.schedule, now) if scheduled else None
-            if not parts:
+            if not plan.parts:
                 if next_run is not None:
                     await self.digests.set_next_run(digest.channel_id, next_run)
                 return DeliveryResult(digest.channel_id, Outcome.NOTHING_NEW)
-            marker = secrets.token_hex(6)
-            delivery_id = await self.digests.start_delivery(
+            pending = await self.digests.start_delivery(
                 channel_id=digest.channel_id,
                 guild_id=digest.guild_id,
-                marker=marker,
-                parts=parts,
+                marker=secrets.token_hex(6),
+                parts=plan.parts,
                 now=now,
                 next_run_at=next_run,
-            )
-            pending = PendingDelivery(
-                delivery_id,
-                digest.channel_id,
-                digest.guild_id,
-                marker,
-                0,
-                tuple(parts),
-                frozenset(),
+                mention_role_id=digest.mention_role_id,
             )
             return await self._send(pending, check_channel=False)
 
-    async def compose(self, digest: Digest, limit: int | None = None) -> list[DigestPart]:
-        """The messages the digest would post now (nothing is recorded)."""
+    async def plan(self, digest: Digest, limit: int | None = None) -> DigestPlan:
+        """What the digest would post now, and what its filters hold back (nothing recorded)."""
         topics = [t for t in await self.catalog.topics() if t.key in digest.topic_keys]
-        chosen = await self.catalog.newest(
-            topics=topics,
-            channel_id=digest.channel_id,
-            limit=digest.max_items if limit is None else limit,
-        )
-        chosen_stories = [item.story_id for item in chosen]
-        overflow = {
-            topic.name: await self.digests.unposted_count(
-                digest.channel_id, topic.key, excluding_stories=chosen_stories
+        wanted = digest.max_items if limit is None else limit
+        overflow: dict[str, int] = {}
+        held_back = 0
+        if digest.filters.active:
+            # The filters are words, not SQL: look at the newest unseen stories, up to the
+            # overflow cap, and keep those that pass.
+            unseen = await self.catalog.newest(
+                topics=topics, channel_id=digest.channel_id, limit=OVERFLOW_COUNT_CAP
             )
-            for topic in topics
-        }
-        local_now = self.clock().astimezone(digest.schedule.zone)
-        return compose_digest(
-            chosen, overflow, topic_names=[t.name for t in topics], local_now=local_now
+            passing = [item for item in unseen if digest.filters.passes(item.article)]
+            held_back = len(unseen) - len(passing)
+            chosen, rest = passing[:wanted], passing[wanted:]
+            for topic in topics:
+                overflow[topic.name] = sum(
+                    topic.key in {name.casefold() for name in item.article.topics} for item in rest
+                )
+        else:
+            chosen = await self.catalog.newest(
+                topics=topics, channel_id=digest.channel_id, limit=wanted
+            )
+            chosen_stories = [item.story_id for item in chosen]
+            for topic in topics:
+                overflow[topic.name] = await self.digests.unposted_count(
+                    digest.channel_id, topic.key, excluding_stories=chosen_stories
+                )
+        parts = compose_digest(
+            chosen,
+            overflow,
+            topic_names=[t.name for t in topics],
+            local_now=self.clock().astimezone(digest.schedule.zone),
+            style=digest.style,
+            mention_role_id=digest.mention_role_id,
         )
+        return DigestPlan(parts, held_back)
 
     async def edit_changed_cards(self, limit: int = EDITS_PER_PASS) -> int:
         """Edit the digest messages of the last days whose articles' cards changed (a curator
@@ -312,6 +358,8 @@ class DigestDeliverer:
                     pending.guild_id,
                     content=with_marker(part.text, pending.marker, number, len(pending.parts)),
                     embeds=part_embeds(part),
+                    # Only the first message names the role, and only it may ping it.
+                    mention_role_id=pending.mention_role_id if number == 0 else None,
                     # The same nonce for every try of this part: Discord then refuses to store
                     # it twice within a few minutes, a second safeguard beside the marker.
                     nonce=f"{pending.marker}-{number}",

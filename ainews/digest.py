@@ -14,9 +14,9 @@ from datetime import datetime
 
 import discord
 
-from ainews.cards import article_embed, pack_cards, with_video_link
+from ainews.cards import article_embed, compact_embed, pack_cards, with_video_link
 from ainews.store.catalog import StoredArticle
-from ainews.store.digests import DigestPart
+from ainews.store.digests import DigestPart, DigestStyle
 from ainews.text import trim_to_words
 
 MAX_OVERFLOW_CHARS = 1_200
@@ -31,10 +31,12 @@ def compose_digest(
     *,
     topic_names: Sequence[str],
     local_now: datetime,
+    style: DigestStyle = "cards",
+    mention_role_id: int | None = None,
 ) -> list[DigestPart]:
     """The messages of a digest of ``chosen`` (newest first, already one per story and at most
     max_items); ``overflow`` counts, per topic name, the unposted articles that did not fit.
-    Nothing chosen: no messages."""
+    The first message mentions ``mention_role_id``, if given. Nothing chosen: no messages."""
     if not chosen:
         return []
     count = len(chosen)
@@ -42,13 +44,18 @@ def compose_digest(
         f"**AI news digest** — {local_now:%A %-d %B %Y} · {count} new "
         f"{'article' if count == 1 else 'articles'} on {_names(topic_names)}"
     )
+    if mention_role_id is not None:
+        header = f"<@&{mention_role_id}> {header}"
+    more = [overflow_line(overflow)] if any(overflow.values()) else []
+    if style == "compact":
+        return [DigestPart("\n".join([header, *more]), tuple(chosen), "compact")]
     groups = pack_cards([item.article for item in chosen])
     parts: list[DigestPart] = []
     start = 0
     for index, group in enumerate(groups):
         lines = [header] if index == 0 else []
-        if index == len(groups) - 1 and any(overflow.values()):
-            lines.append(overflow_line(overflow))
+        if index == len(groups) - 1:
+            lines += more
         text = with_video_link("\n".join(lines), group.video_url, room=MARKER_ROOM)
         parts.append(DigestPart(text, tuple(chosen[start : start + group.count])))
         start += group.count
@@ -56,7 +63,9 @@ def compose_digest(
 
 
 def part_embeds(part: DigestPart) -> list[discord.Embed]:
-    """The cards of one digest message."""
+    """The embeds of one digest message: a card per article, or one compact list."""
+    if part.style == "compact":
+        return [compact_embed([item.article for item in part.articles])]
     return [article_embed(item.article) for item in part.articles]
 
 

@@ -36,12 +36,16 @@ class DiscordChannels:
         content: str,
         embeds: Sequence[discord.Embed] = (),
         nonce: str | None = None,
+        mention_role_id: int | None = None,
     ) -> int:
         channel = self.client.get_partial_messageable(channel_id, guild_id=guild_id)
         given_nonce: dict[str, Any] = {"nonce": nonce} if nonce is not None else {}
         async with _translated_errors():
             message = await channel.send(
-                content=content, embeds=list(embeds), allowed_mentions=NO_MENTIONS, **given_nonce
+                content=content,
+                embeds=list(embeds),
+                allowed_mentions=only_role(mention_role_id),
+                **given_nonce,
             )
         return message.id
 
@@ -86,6 +90,15 @@ async def _translated_errors() -> AsyncIterator[None]:
         raise PostFailed(f"Discord did not answer properly ({error})") from error
     except discord.HTTPException as error:  # a 400, a 429 without Via: retrying won't help
         raise PostRefused(refusal_reason(error)) from error
+
+
+def only_role(role_id: int | None) -> discord.AllowedMentions:
+    """Mentions that may ping ``role_id`` and nothing else (no one at all without a role)."""
+    if role_id is None:
+        return NO_MENTIONS
+    return discord.AllowedMentions(
+        everyone=False, users=False, roles=[discord.Object(role_id)], replied_user=False
+    )
 
 
 def refusal_reason(error: discord.HTTPException) -> str:

@@ -41,8 +41,6 @@ from datetime import UTC, datetime, timedelta
 from datetime import time as day_time
 from pathlib import Path
 
-from discord.ext import tasks
-
 from ainews.app import NewsBot
 from ainews.delivery import DeliveryResult, Outcome
 from ainews.demo import sandbox_settings
@@ -131,18 +129,12 @@ async def prepare_store(database: Database, channels: Sequence[Channel], guild_i
 
 
 async def stop_scheduler(bot: NewsBot) -> None:
-    """Cancel the digest cog's scheduler loop and wait until its task has ended."""
-    # load_extension executes the cog's module afresh, so the class is not the one importable
-    # here: find the loop by name.
-    loop = getattr(bot.get_cog("DigestCommands"), "scheduler", None)
-    if not isinstance(loop, tasks.Loop):
-        raise SystemExit("the digest cog's scheduler loop was not found")
-    task = loop.get_task()
-    loop.cancel()
-    if task is not None:
-        await asyncio.wait({task})
-    if loop.is_running():
-        raise SystemExit("the scheduler loop is still running")
+    """Stop the digest cog's scheduler, so that only the measured pass delivers."""
+    cog = bot.get_cog("DigestCommands")
+    stop = getattr(cog, "stop_scheduler", None)
+    if stop is None:
+        raise SystemExit("the digest cog's scheduler was not found")
+    await stop()
 
 
 def check_channels(

@@ -179,6 +179,11 @@ async def start_news_bot(
             yield bot
 
 
+async def stop_scheduler(bot: NewsBot) -> None:
+    """Stop the bot's digest scheduler loop, for a test that runs each pass itself."""
+    await bot.get_cog("DigestCommands").stop_scheduler()  # type: ignore[union-attr]
+
+
 async def digest_command(
     sandbox: Sandbox,
     world: NewsWorld,

@@ -65,6 +65,7 @@ class RecordingChannels:
         content: str,
         embeds: Sequence[discord.Embed] = (),
         nonce: str | None = None,
+        mention_role_id: int | None = None,
     ) -> int:
         if channel_id in self.refuse:
             raise PostRefused(self.refuse[channel_id])

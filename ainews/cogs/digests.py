@@ -1,23 +1,29 @@
 """Channel digests: the /digest commands for admins, the scheduler loop, and clean-up events.
 
 One digest per channel combines all its topics. The scheduler is one loop that asks the store
-what is due (no task per subscription); time comes from ``bot.clock`` so tests drive it.
+what is due (no task per subscription), delivers it, and sleeps until the next digest is due,
+waking early when a command changes a schedule and at least every ``SCHEDULER_MAX_SLEEP``
+seconds (so a jump of the wall clock is noticed). Time comes from ``bot.clock`` so tests drive it.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from collections.abc import Sequence
 from datetime import datetime, time
 from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
-from discord.ext import commands, tasks
+from discord.ext import commands
 
 from ainews.cards import NO_MENTIONS
 from ainews.cogs.topic_option import Topic
 from ainews.delivery import DeliveryResult, Outcome
 from ainews.digest import part_embeds
+from ainews.digest_filters import DigestFilter, FilterError, parse_domains, parse_terms
 from ainews.schedule import (
     Schedule,
     ScheduleError,
@@ -27,7 +33,7 @@ from ainews.schedule import (
     parse_timezone,
     timezone_names,
 )
-from ainews.store.digests import Digest
+from ainews.store.digests import NO_FILTERS, Digest, DigestStyle
 from ainews.tree import UserFacingError
 
 if TYPE_CHECKING:
@@ -36,7 +42,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Interaction = discord.Interaction["NewsBot"]
-SCHEDULER_SECONDS = 30
+#: The scheduler looks at what is due at least this often, whatever it expects.
+SCHEDULER_MAX_SLEEP = 15.0
 DEFAULT_SCHEDULE = Schedule(time(9, 0), "UTC", frozenset(range(7)))
 DEFAULT_MAX_ITEMS = 5
 
@@ -54,13 +61,22 @@ class DigestCommands(
         self.bot = bot
         self.deliverer = bot.deliverer
         self.digests = bot.digests
+        #: Set when a command changed a schedule: the scheduler looks again at once.
+        self.schedule_changed = asyncio.Event()
+        self.scheduler: asyncio.Task[None] | None = None
         super().__init__()
 
     async def cog_load(self) -> None:
-        self.scheduler.start()
+        self.scheduler = asyncio.create_task(self.run_scheduler(), name="ainews-digest-scheduler")
 
     async def cog_unload(self) -> None:
-        self.scheduler.cancel()
+        await self.stop_scheduler()
+
+    async def stop_scheduler(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.scheduler
 
     async def interaction_check(self, interaction: Interaction) -> bool:  # type: ignore[override]
         """Server overrides can change who sees the commands: check the permission again."""
@@ -72,17 +88,19 @@ class DigestCommands(
 
     # Scheduler --------------------------------------------------------------------------------
 
-    @tasks.loop(seconds=SCHEDULER_SECONDS)
-    async def scheduler(self) -> None:
-        try:
-            await self.deliverer.run_due()
-        except Exception:
-            log.exception("digest scheduler pass failed; will try again")
-
-    @scheduler.before_loop
-    async def before_scheduler(self) -> None:
+    async def run_scheduler(self) -> None:
         await self.bot.wait_until_ready()
         await self.bot.corpus_ready.wait()
+        while True:
+            self.schedule_changed.clear()
+            try:
+                await self.deliverer.run_due()
+                delay = await self.deliverer.seconds_until_due(SCHEDULER_MAX_SLEEP)
+            except Exception:
+                log.exception("digest scheduler pass failed; will try again")
+                delay = SCHEDULER_MAX_SLEEP
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.schedule_changed.wait(), delay)
 
     @commands.Cog.listener()
     async def on_guild_channel_delete(self, channel: discord.abc.GuildChannel) -> None:
@@ -106,6 +124,8 @@ class DigestCommands(
         days="daily, weekdays, weekends, or days such as mon,wed,fri (default daily)",
         max_items="Most articles per digest (1-10, default 5)",
         backfill="Post this many recent articles now (0-10, default 0)",
+        role="A role to ping with each digest (default: none; /digest mention changes it)",
+        style="cards (one card an article, default) or compact (one list of headlines)",
     )
     async def subscribe(
         self,
@@ -117,9 +137,13 @@ class DigestCommands(
         days: str | None = None,
         max_items: app_commands.Range[int, 1, 10] | None = None,
         backfill: app_commands.Range[int, 0, 10] = 0,
+        role: discord.Role | None = None,
+        style: DigestStyle | None = None,
     ) -> None:
         assert interaction.guild_id is not None
         target = self.target_channel(interaction, channel)
+        if role is not None:
+            self.check_role_can_ping(role, target)
         current = await self.digests.get(target)
         kept = current.schedule if current else DEFAULT_SCHEDULE
         try:
@@ -140,11 +164,18 @@ class DigestCommands(
             next_run_at=next_run,
             notify_channel_id=interaction.channel_id,
         )
+        if role is not None:
+            await self.digests.set_mention_role(target, role.id)
+        if style is not None:
+            await self.digests.set_style(target, style)
         digest = await self.digests.get(target)
         assert digest is not None
+        self.scheduler_wake()
         summary = (
             f"<#{target}> now gets **{discord.utils.escape_markdown(topic.name)}** in its digest: "
-            f"{schedule.describe()}, up to {digest.max_items} articles. "
+            f"{schedule.describe()}, up to {digest.max_items} articles"
+            f"{f', pinging <@&{digest.mention_role_id}>' if digest.mention_role_id else ''}"
+            f"{', compact' if digest.style == 'compact' else ''}. "
             f"Next: {discord_time(next_run)}."
         )
         if not backfill:
@@ -217,9 +248,18 @@ class DigestCommands(
         names = {t.key: t.name for t in await self.bot.catalog.topics()}
         embed = discord.Embed(title="Digests")
         for digest in digests[:25]:
+            notes = []
+            if digest.mention_role_id is not None:
+                notes.append(self.ping_note(digest))
+            if digest.filters.active:
+                held_back = (await self.deliverer.plan(digest)).held_back
+                notes.append(
+                    f"Filters: {discord.utils.escape_markdown(digest.filters.describe())}"
+                    f" ({held_back} new held back)"
+                )
             embed.add_field(
                 name=f"#{self.channel_name(digest.channel_id)}",
-                value=describe_digest(digest, names)[:1024],
+                value=describe_digest(digest, names, notes)[:1024],
                 inline=False,
             )
         if len(digests) > 25:
@@ -234,8 +274,14 @@ class DigestCommands(
         self, interaction: Interaction, channel: discord.TextChannel | None = None
     ) -> None:
         digest = await self.existing_digest(interaction, channel)
-        parts = await self.deliverer.compose(digest)
+        plan = await self.deliverer.plan(digest)
+        parts = plan.parts
         status = describe_status(digest)
+        if digest.filters.active:
+            status += (
+                f" Filters: {discord.utils.escape_markdown(digest.filters.describe())}; "
+                f"{plan.held_back} new article{'s' if plan.held_back != 1 else ''} held back."
+            )
         if not parts:
             raise UserFacingError(
                 f"Nothing new for <#{digest.channel_id}> now: no digest would be posted. {status}"
@@ -246,6 +292,94 @@ class DigestCommands(
             await send(
                 content=text, embeds=part_embeds(part), ephemeral=True, allowed_mentions=NO_MENTIONS
             )
+
+    @app_commands.command(name="mention", description="Choose the role a digest pings")
+    @app_commands.describe(
+        channel="The digest's channel (default: this one)",
+        role="The role to ping with each digest (leave out to stop pinging)",
+    )
+    async def mention(
+        self,
+        interaction: Interaction,
+        channel: discord.TextChannel | None = None,
+        role: discord.Role | None = None,
+    ) -> None:
+        digest = await self.existing_digest(interaction, channel)
+        if role is not None:
+            self.check_role_can_ping(role, digest.channel_id)
+        await self.digests.set_mention_role(digest.channel_id, role.id if role else None)
+        said = (
+            f"<#{digest.channel_id}>'s digest now pings <@&{role.id}> with its first message."
+            if role
+            else f"<#{digest.channel_id}>'s digest pings nobody now."
+        )
+        await interaction.response.send_message(said, ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+    @app_commands.command(name="filter", description="Choose which articles a digest posts")
+    @app_commands.describe(
+        channel="The digest's channel (default: this one)",
+        include='Post only articles with any of these words or "quoted phrases", comma-separated',
+        exclude='Never post articles with any of these words or "quoted phrases"',
+        providers_excluded="Never post from these domains (subdomains too), e.g. example.com",
+        min_quality="Post only articles of at least this quality (those without one pass)",
+        clear="Remove every filter first",
+    )
+    async def filter(
+        self,
+        interaction: Interaction,
+        channel: discord.TextChannel | None = None,
+        include: app_commands.Range[str, 1, 1000] | None = None,
+        exclude: app_commands.Range[str, 1, 1000] | None = None,
+        providers_excluded: app_commands.Range[str, 1, 1000] | None = None,
+        min_quality: app_commands.Range[int, -1_000_000, 1_000_000] | None = None,
+        clear: bool = False,
+    ) -> None:
+        digest = await self.existing_digest(interaction, channel)
+        current = NO_FILTERS if clear else digest.filters
+        try:
+            filters = DigestFilter(
+                include=parse_terms(include) if include is not None else current.include,
+                exclude=parse_terms(exclude) if exclude is not None else current.exclude,
+                providers_excluded=parse_domains(providers_excluded)
+                if providers_excluded is not None
+                else current.providers_excluded,
+                min_quality=min_quality if min_quality is not None else current.min_quality,
+            )
+        except FilterError as error:
+            raise UserFacingError(f"That filter is not accepted: {error}.") from None
+        await self.digests.set_filters(digest.channel_id, filters)
+        await interaction.response.send_message(
+            f"<#{digest.channel_id}>'s digest filters: "
+            f"{discord.utils.escape_markdown(filters.describe())}.",
+            ephemeral=True,
+        )
+
+    @app_commands.command(name="pause", description="Stop a digest for now, keeping its settings")
+    @app_commands.describe(channel="The digest's channel (default: this one)")
+    async def pause(
+        self, interaction: Interaction, channel: discord.TextChannel | None = None
+    ) -> None:
+        digest = await self.existing_digest(interaction, channel)
+        await self.digests.set_paused(digest.channel_id, True)
+        self.scheduler_wake()
+        await interaction.response.send_message(
+            f"<#{digest.channel_id}>'s digest is paused: `/digest resume` starts it again.",
+            ephemeral=True,
+        )
+
+    @app_commands.command(name="resume", description="Start a paused digest again")
+    @app_commands.describe(channel="The digest's channel (default: this one)")
+    async def resume(
+        self, interaction: Interaction, channel: discord.TextChannel | None = None
+    ) -> None:
+        digest = await self.existing_digest(interaction, channel)
+        next_run = next_run_after(digest.schedule, self.bot.clock())
+        await self.digests.set_paused(digest.channel_id, False, next_run)
+        self.scheduler_wake()
+        await interaction.response.send_message(
+            f"<#{digest.channel_id}>'s digest runs again. Next: {discord_time(next_run)}.",
+            ephemeral=True,
+        )
 
     @app_commands.command(name="now", description="Deliver a channel's digest now")
     @app_commands.describe(channel="The digest's channel (default: this one)")
@@ -270,6 +404,25 @@ class DigestCommands(
         assert interaction.channel_id is not None
         return interaction.channel_id
 
+    def check_role_can_ping(self, role: discord.Role, target: int) -> None:
+        """Refuse a role the digest must not or cannot ping, saying why (a UserFacingError)."""
+        problem = role_ping_problem(role, self.bot.get_channel(target))
+        if problem is not None:
+            raise UserFacingError(f"The digest cannot ping that role: {problem}.")
+
+    def ping_note(self, digest: Digest) -> str:
+        """The role a digest pings, and why it cannot if it cannot any more."""
+        guild = self.bot.get_guild(digest.guild_id)
+        role = guild.get_role(digest.mention_role_id) if guild and digest.mention_role_id else None
+        if role is None:
+            return "⚠️ Pings: the role was deleted; `/digest mention` sets another"
+        problem = role_ping_problem(role, self.bot.get_channel(digest.channel_id))
+        return f"⚠️ Pings <@&{role.id}>: it cannot, {problem}" if problem else f"Pings <@&{role.id}>"
+
+    def scheduler_wake(self) -> None:
+        """Subscriptions changed: the scheduler looks again at what is due next."""
+        self.schedule_changed.set()
+
     def channel_name(self, channel_id: int) -> str:
         channel = self.bot.get_channel(channel_id)
         return getattr(channel, "name", str(channel_id))
@@ -284,20 +437,46 @@ class DigestCommands(
         return digest
 
 
+def role_ping_problem(role: discord.Role, channel: object) -> str | None:
+    """Why a digest in ``channel`` cannot ping ``role``; None when it can."""
+    if role.is_default():
+        return "@everyone pings the whole server; choose a role (a digest never pings @everyone)"
+    if role.mentionable:
+        return None
+    me = role.guild.me
+    if (
+        isinstance(channel, discord.abc.GuildChannel)
+        and me is not None
+        and channel.permissions_for(me).mention_everyone
+    ):
+        return None
+    return (
+        f"the role {role.name} is not mentionable, and the bot lacks the Mention Everyone "
+        "permission there: make the role mentionable (Server Settings → Roles) or give the bot "
+        "Mention Everyone in that channel"
+    )
+
+
 def describe_status(digest: Digest) -> str:
     if digest.status == "active":
         return "Status: active."
     return f"Status: {digest.status} — {digest.failure or 'no reason recorded'}."
 
 
-def describe_digest(digest: Digest, names: dict[str, str]) -> str:
+def describe_digest(digest: Digest, names: dict[str, str], notes: Sequence[str] = ()) -> str:
     topics = ", ".join(discord.utils.escape_markdown(names.get(k, k)) for k in digest.topic_keys)
+    if digest.status == "inactive":
+        when = "Not scheduled"
+    elif digest.paused:
+        when = "Paused: `/digest resume` starts it again"
+    else:
+        when = f"Next: {discord_time(digest.next_run_at)}"
     lines = [
         f"<#{digest.channel_id}>: {topics}",
-        f"{digest.schedule.describe()}, up to {digest.max_items} articles",
-        f"Next: {discord_time(digest.next_run_at)}"
-        if digest.status != "inactive"
-        else "Not scheduled",
+        f"{digest.schedule.describe()}, up to {digest.max_items} articles"
+        + (", compact" if digest.style == "compact" else ""),
+        when,
+        *notes,
         describe_status(digest),
     ]
     return "\n".join(lines)

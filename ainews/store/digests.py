@@ -10,12 +10,15 @@ from datetime import datetime
 from typing import Literal
 
 from ainews.corpus.article import article_from_json
+from ainews.digest_filters import DigestFilter
 from ainews.schedule import Schedule, describe_days, parse_days, parse_time
 from ainews.store.catalog import UNSEEN_IN_CHANNEL, StoredArticle
 from ainews.store.database import Database, from_timestamp, to_timestamp
 from ainews.store.ledger import PostedArticle, insert_posted
 
 DigestStatus = Literal["active", "failing", "inactive"]
+DigestStyle = Literal["cards", "compact"]
+NO_FILTERS = DigestFilter()
 #: Overflow counts stop here ("+1000 more"): counting every unposted article of a huge topic
 #: would cost more than the number is worth.
 OVERFLOW_COUNT_CAP = 1_000
@@ -34,14 +37,21 @@ class Digest:
     notify_channel_id: int | None
     last_delivered_at: datetime | None
     topic_keys: tuple[str, ...]
+    filters: DigestFilter = NO_FILTERS
+    mention_role_id: int | None = None
+    style: DigestStyle = "cards"
+    paused: bool = False
+    publish: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class DigestPart:
-    """One message of a digest: its text and the articles whose cards it carries."""
+    """One message of a digest: its text and the articles it shows, as cards or, in the
+    ``compact`` style, as one list."""
 
     text: str
     articles: tuple[StoredArticle, ...]
+    style: DigestStyle = "cards"
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,12 +73,16 @@ class PendingDelivery:
     attempts: int
     parts: tuple[DigestPart, ...]
     sent_parts: frozenset[int]
+    created_at: datetime
+    #: The role its first message mentions (and may ping), if any.
+    mention_role_id: int | None = None
 
 
 _DIGEST_COLUMNS = (
     "d.channel_id, d.guild_id, d.local_time, d.timezone, d.days, d.max_items, d.next_run_at,"
     " d.status, d.failure, d.failure_notified, d.notify_channel_id, d.last_delivered_at,"
-    " (SELECT group_concat(topic_key, char(31)) FROM digest_topics WHERE channel_id = d.channel_id)"
+    " (SELECT group_concat(topic_key, char(31)) FROM digest_topics"
+    " WHERE channel_id = d.channel_id), d.filters, d.mention_role_id, d.style, d.paused, d.publish"
 )
 
 
@@ -139,13 +153,23 @@ class DigestRepository:
 
     async def due(self, now: datetime, limit: int = 1_000) -> list[Digest]:
         return await self._select(
-            "WHERE d.status <> 'inactive' AND d.next_run_at <= ? ORDER BY d.next_run_at LIMIT ?",
+            "WHERE d.status <> 'inactive' AND NOT d.paused AND d.next_run_at <= ?"
+            " ORDER BY d.next_run_at LIMIT ?",
             (to_timestamp(now), limit),
         )
 
     async def next_due_at(self) -> datetime | None:
         async with self.database.connection.execute(
-            "SELECT min(next_run_at) FROM digests WHERE status <> 'inactive'"
+            "SELECT min(next_run_at) FROM digests WHERE status <> 'inactive' AND NOT paused"
+        ) as cursor:
+            row = await cursor.fetchone()
+        return from_timestamp(row[0]) if row else None
+
+    async def next_retry_at(self) -> datetime | None:
+        """When the first postponed delivery may be tried again (None if none waits; one under
+        way has no retry time, and one cut short by a crash is resolved by the first pass)."""
+        async with self.database.connection.execute(
+            "SELECT min(retry_at) FROM deliveries WHERE state = 'pending' AND retry_at IS NOT NULL"
         ) as cursor:
             row = await cursor.fetchone()
         return from_timestamp(row[0]) if row else None
@@ -155,6 +179,28 @@ class DigestRepository:
             "SELECT status, count(*) FROM digests GROUP BY status"
         ) as cursor:
             return {status: count for status, count in await cursor.fetchall()}
+
+    async def set_filters(self, channel_id: int, filters: DigestFilter) -> None:
+        await self._update(channel_id, "filters = ?", (_filters_to_json(filters),))
+
+    async def set_mention_role(self, channel_id: int, role_id: int | None) -> None:
+        await self._update(channel_id, "mention_role_id = ?", (role_id,))
+
+    async def set_style(self, channel_id: int, style: DigestStyle) -> None:
+        await self._update(channel_id, "style = ?", (style,))
+
+    async def set_publish(self, channel_id: int, publish: bool) -> None:
+        await self._update(channel_id, "publish = ?", (int(publish),))
+
+    async def set_paused(
+        self, channel_id: int, paused: bool, next_run_at: datetime | None = None
+    ) -> int:
+        """Pause (or resume, from ``next_run_at``) a digest, keeping its settings."""
+        if next_run_at is None:
+            return await self._update(channel_id, "paused = ?", (int(paused),))
+        return await self._update(
+            channel_id, "paused = ?, next_run_at = ?", (int(paused), to_timestamp(next_run_at))
+        )
 
     async def set_next_run(self, channel_id: int, next_run_at: datetime) -> None:
         await self._update(channel_id, "next_run_at = ?", (to_timestamp(next_run_at),))
@@ -229,19 +275,22 @@ class DigestRepository:
         parts: Sequence[DigestPart],
         now: datetime,
         next_run_at: datetime | None,
-    ) -> int:
+        mention_role_id: int | None = None,
+    ) -> PendingDelivery:
         """Record the intent to deliver ``parts`` (and, for a scheduled run, claim it by moving
         the schedule on) in one transaction, before anything is sent."""
         async with self.database.transaction() as db:
             cursor = await db.execute(
-                "INSERT INTO deliveries (channel_id, guild_id, marker, state, contents, created_at)"
-                " VALUES (?, ?, ?, 'pending', ?, ?)",
+                "INSERT INTO deliveries (channel_id, guild_id, marker, state, contents, created_at,"
+                " style, mention_role_id) VALUES (?, ?, ?, 'pending', ?, ?, ?, ?)",
                 (
                     channel_id,
                     guild_id,
                     marker,
                     json.dumps([p.text for p in parts]),
                     to_timestamp(now),
+                    parts[0].style if parts else "cards",
+                    mention_role_id,
                 ),
             )
             delivery_id = cursor.lastrowid
@@ -260,7 +309,17 @@ class DigestRepository:
                     "UPDATE digests SET next_run_at = ? WHERE channel_id = ?",
                     (to_timestamp(next_run_at), channel_id),
                 )
-        return delivery_id
+        return PendingDelivery(
+            delivery_id,
+            channel_id,
+            guild_id,
+            marker,
+            0,
+            tuple(parts),
+            frozenset(),
+            from_timestamp(to_timestamp(now)),
+            mention_role_id,
+        )
 
     async def pending_deliveries(
         self, channel_id: int | None = None, *, retry_due_by: datetime | None = None
@@ -277,13 +336,16 @@ class DigestRepository:
         db = self.database.connection
         async with db.execute(
             "SELECT d.id, d.channel_id, d.guild_id, d.marker, d.attempts, d.contents,"
-            " (SELECT group_concat(part) FROM delivery_parts WHERE delivery_id = d.id)"
+            " (SELECT group_concat(part) FROM delivery_parts WHERE delivery_id = d.id),"
+            " d.created_at, d.style, d.mention_role_id"
             f" FROM deliveries AS d {where} ORDER BY d.id",
             params,
         ) as cursor:
             rows = await cursor.fetchall()
         pending = []
-        for delivery_id, channel, guild, marker, attempts, contents, sent in rows:
+        for row in rows:
+            delivery_id, channel, guild, marker, attempts, contents, sent = row[:7]
+            created_at, style, mention_role_id = row[7:]
             async with db.execute(
                 "SELECT i.part, a.data, i.story_id FROM delivery_items AS i"
                 " JOIN articles AS a ON a.id = i.article_id WHERE i.delivery_id = ?"
@@ -300,12 +362,23 @@ class DigestRepository:
                         for part, data, story in items
                         if part == number
                     ),
+                    style,
                 )
                 for number, text in enumerate(texts)
             )
             sent_parts = frozenset(int(p) for p in sent.split(",")) if sent else frozenset()
             pending.append(
-                PendingDelivery(delivery_id, channel, guild, marker, attempts, parts, sent_parts)
+                PendingDelivery(
+                    delivery_id,
+                    channel,
+                    guild,
+                    marker,
+                    attempts,
+                    parts,
+                    sent_parts,
+                    from_timestamp(created_at),
+                    mention_role_id,
+                )
             )
         return pending
 
@@ -449,6 +522,36 @@ class DigestRepository:
                 notify_channel_id=row[10],
                 last_delivered_at=from_timestamp(row[11]),
                 topic_keys=tuple(sorted(row[12].split("\x1f"))) if row[12] else (),
+                filters=_filters_from_json(row[13]),
+                mention_role_id=row[14],
+                style=row[15],
+                paused=bool(row[16]),
+                publish=bool(row[17]),
             )
             for row in rows
         ]
+
+
+def _filters_to_json(filters: DigestFilter) -> str | None:
+    if not filters.active:
+        return None
+    return json.dumps(
+        {
+            "include": [list(term) for term in filters.include],
+            "exclude": [list(term) for term in filters.exclude],
+            "providers_excluded": list(filters.providers_excluded),
+            "min_quality": filters.min_quality,
+        }
+    )
+
+
+def _filters_from_json(text: str | None) -> DigestFilter:
+    if not text:
+        return DigestFilter()
+    fields = json.loads(text)
+    return DigestFilter(
+        include=tuple(tuple(term) for term in fields["include"]),
+        exclude=tuple(tuple(term) for term in fields["exclude"]),
+        providers_excluded=tuple(fields["providers_excluded"]),
+        min_quality=fields["min_quality"],
+    )

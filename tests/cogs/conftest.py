@@ -21,7 +21,7 @@ from ainews.demo import sandbox_settings
 from ainews.settings import SAMPLE_CORPUS
 from discord_sandbox import Permission
 from discord_sandbox.sandbox import Sandbox
-from tests.helpers import NewsWorld, SettableClock, start_news_bot
+from tests.helpers import NewsWorld, SettableClock, start_news_bot, stop_scheduler
 
 
 @pytest.fixture
@@ -62,8 +62,11 @@ def clock() -> SettableClock:
 async def clocked_bot(
     sandbox: Sandbox, world: NewsWorld, clock: SettableClock
 ) -> AsyncIterator[NewsBot]:
-    """The production bot whose every notion of "now" is ``clock``."""
+    """The production bot whose every notion of "now" is ``clock``. Its scheduler loop is
+    stopped: the test moves the clock and runs each pass itself (``bot.deliverer.run_due()``,
+    the loop's body), so no pass races the test's."""
     async with start_news_bot(sandbox, world.settings, clock=clock) as bot:
+        await stop_scheduler(bot)
         yield bot
 
 

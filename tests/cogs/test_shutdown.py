@@ -26,7 +26,7 @@ from ainews.delivery import Outcome
 from discord_sandbox.interactions import InteractionResult
 from discord_sandbox.sandbox import Sandbox
 from discord_sandbox.state import Channel, Member
-from tests.helpers import CHECKOUT, NewsWorld, start_news_bot
+from tests.helpers import CHECKOUT, NewsWorld, start_news_bot, stop_scheduler
 
 #: How long ``ainews run`` may take to stop after a signal (its delivery grace is 10 s).
 STOP_WITHIN = 15.0
@@ -182,7 +182,9 @@ async def test_ainews_run_stops_cleanly_on_sigterm_while_starting(
 
 
 async def subscribe_due_digest(sandbox: Sandbox, world: NewsWorld, bot: NewsBot) -> None:
-    """Subscribe #news to a Robotics digest and make it due now."""
+    """Subscribe #news to a Robotics digest and make it due now, for the test's own scheduler
+    pass: the scheduler loop is stopped first, so that it does not take the digest."""
+    await stop_scheduler(bot)
     subscribed = await sandbox.invoke(
         "digest subscribe",
         member=world.admin,
@@ -192,7 +194,7 @@ async def subscribe_due_digest(sandbox: Sandbox, world: NewsWorld, bot: NewsBot)
     assert subscribed.ephemeral and "now gets" in (subscribed.content or "")
     await bot.digests.set_next_run(world.news.id, bot.clock() - timedelta(minutes=1))
     digest = await bot.digests.get(world.news.id)
-    assert digest is not None and await bot.deliverer.compose(digest)  # something to post
+    assert digest is not None and (await bot.deliverer.plan(digest)).parts  # something to post
 
 
 async def test_after_stop_accepting_no_delivery_starts_and_shutdown_closes(
