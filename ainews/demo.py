@@ -278,8 +278,8 @@ async def play_tour(console: Console, workdir: Path) -> None:
                 ) -> InteractionResult:
                     console.print(Rule(f"[bold]{title}"))
                     console.print(
-                        Text(f"{who.user.username}: /{command} ", style="bold blue")
-                        + Text(" ".join(f"{k}:{v}" for k, v in options.items()))
+                        Text(f"{who.user.username}: /{command}", style="bold blue")
+                        + Text("".join(f" {k}:{v}" for k, v in options.items()))
                     )
                     result = await sandbox.invoke(
                         command, member=who, channel=news, options=options
