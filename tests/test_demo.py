@@ -15,15 +15,29 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
 from rich.console import Console
 
 import ainews.tree
-from ainews.demo import play_tour
+from ainews.cards import article_embed
+from ainews.corpus.article import Article, Provider, RelatedCoverage
+from ainews.demo import (
+    SANDBOX_NOTE,
+    Screen,
+    discord_text,
+    message_lines,
+    play_tour,
+    relative_time,
+    render_card,
+)
+from ainews.digest import compose_digest, part_embeds, with_marker
 from ainews.settings import SAMPLE_CORPUS
+from ainews.store.catalog import StoredArticle
 from tests.helpers import CHECKOUT
 
 DEMO_WITHIN = 15.0
@@ -147,6 +161,7 @@ def test_demo_tours_the_bot_offline_and_leaves_nothing_behind(
     assert took < DEMO_WITHIN
     assert run.stderr == ""
     out = run.stdout
+    assert out.splitlines()[0] == SANDBOX_NOTE  # said first, on one line
 
     # The tour, in order: each step as the member or admin typed it.
     steps = [
@@ -172,6 +187,12 @@ def test_demo_tours_the_bot_offline_and_leaves_nothing_behind(
     assert digest.count("╭") >= 1  # at least one card under the scheduled digest
     assert "Large Language Models" in digest
     assert re.search(r"https://[\w.-]+\.example\.(?:com|net|org)/", digest)
+    assert digest.index("+") < digest.index("digest ref") < digest.index("╭")  # content, cards
+
+    # Discord's markup drawn as Discord draws it: no raw links, timestamps or code marks.
+    assert "Also covered by: " in out
+    assert not re.search(r"\]\(https?:|<t:\d+|`", out)
+    assert re.search(r"Next: \w+day \d+ \w+ \d{4} \d\d:\d\d \S+ \(in [\w ]+\)", out)
 
     # Nothing written where it was run, in HOME, or left in TMPDIR; no network used.
     assert list((tmp_path / "cwd").iterdir()) == []
@@ -252,3 +273,179 @@ def test_ctrl_c_in_the_demo_is_one_line_and_exit_130(
     assert process.returncode == 130, err.decode()
     assert err.decode() == "ainews: interrupted\n"
     assert list((tmp_path / "tmp").iterdir()) == [], "its temporary folder removed"
+
+
+PARIS = ZoneInfo("Europe/Paris")
+#: Thursday 3 December 2026, 12:00 UTC (13:00 in Paris).
+NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
+
+
+def shown(renderable: object, width: int = 100) -> str:
+    """What the terminal shows of ``renderable``."""
+    console = Console(file=io.StringIO(), width=width, color_system=None)
+    console.print(renderable)
+    output = console.file
+    assert isinstance(output, io.StringIO)
+    return output.getvalue()
+
+
+def unix(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+def test_timestamps_show_the_viewers_local_time_and_the_time_from_now() -> None:
+    screen = Screen(NOW, tz=PARIS)
+    next_run = unix(datetime(2026, 12, 4, 8, 0, tzinfo=UTC))  # 09:00 in Paris
+    text = discord_text(f"Next: <t:{next_run}:F> (<t:{next_run}:R>).", screen)
+    assert text.plain == "Next: Friday 4 December 2026 09:00 CET (in 20 hours)."
+
+    summer = unix(datetime(2026, 7, 14, 6, 30, 15, tzinfo=UTC))
+    styles = {
+        "t": "08:30 CEST",
+        "T": "08:30:15 CEST",
+        "d": "2026-07-14",
+        "D": "14 July 2026",
+        "f": "14 July 2026 08:30 CEST",
+        "F": "Tuesday 14 July 2026 08:30 CEST",
+        "R": "5 months ago",
+    }
+    for style, expected in styles.items():
+        assert discord_text(f"<t:{summer}:{style}>", screen).plain == expected, style
+    assert discord_text(f"<t:{summer}>", screen).plain == styles["f"]  # Discord's default
+    # Another viewer, another zone: the same message, their own local time.
+    new_york = Screen(NOW, tz=ZoneInfo("America/New_York"))
+    assert discord_text(f"<t:{next_run}:t>", new_york).plain == "03:00 EST"
+
+
+def test_timestamps_out_of_range_stay_as_written() -> None:
+    assert discord_text("<t:99999999999999>", Screen(NOW)).plain == "<t:99999999999999>"
+
+
+@pytest.mark.parametrize(
+    ("delta", "phrase"),
+    [
+        (timedelta(seconds=10), "in a few seconds"),
+        (timedelta(seconds=-10), "a few seconds ago"),
+        (timedelta(seconds=60), "in a minute"),
+        (timedelta(minutes=5), "in 5 minutes"),
+        (timedelta(minutes=-5), "5 minutes ago"),
+        (timedelta(minutes=60), "in an hour"),
+        (timedelta(hours=-2), "2 hours ago"),
+        (timedelta(hours=20), "in 20 hours"),
+        (timedelta(hours=24), "in a day"),
+        (timedelta(days=-3), "3 days ago"),
+        (timedelta(days=30), "in a month"),
+        (timedelta(days=46), "in 2 months"),
+        (timedelta(days=400), "in a year"),
+        (timedelta(days=-3 * 365), "3 years ago"),
+    ],
+)
+def test_relative_time_reads_as_discord_says_it(delta: timedelta, phrase: str) -> None:
+    assert relative_time(NOW + delta, NOW) == phrase
+
+
+def test_the_relative_time_follows_the_bots_clock_not_the_wall_clock() -> None:
+    moment = unix(datetime(2026, 12, 4, 8, 0, tzinfo=UTC))
+    later = Screen(datetime(2026, 12, 4, 8, 0, 30, tzinfo=UTC), tz=PARIS)
+    assert discord_text(f"<t:{moment}:R>", later).plain == "a few seconds ago"
+
+
+def test_related_coverage_is_readable_text_with_its_host() -> None:
+    article = Article(
+        id="id-1",
+        title="Researchers find *test questions* in public training sets",
+        url="https://researchdigest.example.org/2026/10/reasoning-benchmark-contamination",
+        excerpt="A team found __hundreds__ of questions, with answers, in web scrapes.",
+        published_at=datetime(2026, 10, 17, 23, 30, tzinfo=UTC),
+        provider=Provider("Example Research Digest"),
+        topics=("AI Research",),
+        related=(
+            RelatedCoverage(
+                "Benchmark contamination, explained",
+                "https://www.mlnotes.example.org/explainers/2026/10/benchmark-contamination",
+                provider=Provider("Example ML_Notes*"),
+            ),
+            RelatedCoverage(
+                "What contamination means",
+                "https://blog.example.com/" + "long-path/" * 12,
+                provider=Provider("Example Blog"),
+            ),
+        ),
+    )
+    embed = article_embed(article).to_dict()
+    assert "\\*" in embed["fields"][0]["value"]  # what the card holds: Markdown, escaped
+
+    out = shown(render_card(embed, Screen(NOW, tz=PARIS)))
+
+    assert (
+        "Also covered by: Example ML_Notes* (mlnotes.example.org) · Example Blog (blog.example.com)"
+    ) in out
+    assert "](" not in out and "\\" not in out
+    assert "Researchers find *test questions* in public training sets" in out
+    assert "A team found __hundreds__ of questions" in out
+    assert "Example Research Digest · 2026-10-18" in out  # the viewer's local date
+
+
+def test_escapes_and_mentions_show_as_written() -> None:
+    screen = Screen(NOW, channels={42: "ai-news"})
+    text = discord_text("**Bold\\*** <#42> \\_under\\_ <\u200bt:1> `abc`\n-# small", screen)
+    assert text.plain == "Bold* #ai-news _under_ <t:1> abc\nsmall"
+
+
+def test_a_digest_shows_each_messages_content_above_its_cards() -> None:
+    """Discord draws a message's content (header, "+N more", a video link, the marker) first,
+    then its embeds; a digest in two messages is two such blocks."""
+    first = StoredArticle(
+        Article(
+            id="id-1",
+            title="Small language models on phones",
+            url="https://techdaily.example.com/2026/11/small-language-models-on-phones",
+            topics=("Large Language Models",),
+        ),
+        "story-1",
+    )
+    watch = "https://video.example.com/watch?v=Zx9aYc1uQ2E"
+    video = StoredArticle(
+        Article(
+            id="id-2",
+            title="A robot folds laundry, on video",
+            url=watch,
+            type="video",
+            video_url=watch,
+            topics=("Large Language Models",),
+        ),
+        "story-2",
+    )
+    parts = compose_digest(
+        [first, video],
+        {"Large Language Models": 5},
+        topic_names=["Large Language Models"],
+        local_now=NOW.astimezone(PARIS),
+    )
+    assert len(parts) == 2
+    screen = Screen(NOW, tz=PARIS)
+    out = "".join(
+        shown(line)
+        for number, part in enumerate(parts)
+        for line in message_lines(
+            "bot",
+            with_marker(part.text, "abc123abc123", number, len(parts)),
+            [embed.to_dict() for embed in part_embeds(part)],
+            screen,
+        )
+    )
+
+    order = [
+        "bot: AI news digest — Thursday 3 December 2026 · 2 new articles on Large Language Models",
+        "digest ref abc123abc123 · 1/2",
+        "Small language models on phones",
+        "bot: +5 more on Large Language Models — /news shows them",
+        watch,
+        "digest ref abc123abc123 · 2/2",
+        "A robot folds laundry, on video",
+    ]
+    positions = [out.find(line) for line in order]
+    assert -1 not in positions, [line for line, at in zip(order, positions, strict=True) if at < 0]
+    assert positions == sorted(positions)
+    assert out.count("╭") == 2 and out.index("╭") > positions[1]
+    assert "**" not in out and "`" not in out and "-#" not in out
