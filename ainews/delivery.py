@@ -44,9 +44,8 @@ from ainews.store.digests import (
 
 log = logging.getLogger(__name__)
 
-#: How far back in a channel to look for the bot's own digest messages when resolving.
-#: (One request's worth; a channel busier than that between a crash and the restart could hide
-#: a marker.)
+#: How far back in a channel to look for the bot's own digest messages when resolving a delivery
+#: of an older release (newer ones read every message after the delivery started).
 HISTORY_LOOKBACK = 100
 #: Digest messages this old or newer get an article's changed card; older ones stay as posted.
 EDIT_CARDS_POSTED_WITHIN = timedelta(days=7)
@@ -121,10 +120,20 @@ class DigestChannels(Protocol):
         id."""
         ...
 
-    async def own_recent_messages(
-        self, channel_id: int, guild_id: int | None, limit: int
+    def history_mark(self) -> int:
+        """A message id older than any message the bot posts from now on (Discord's time)."""
+        ...
+
+    async def own_messages(
+        self, channel_id: int, guild_id: int | None, *, after: int | None
     ) -> list[PostedMessage]:
-        """The bot's own messages among the channel's ``limit`` most recent ones."""
+        """The bot's own messages in the channel after message id ``after`` (None: among the
+        last ``HISTORY_LOOKBACK``)."""
+        ...
+
+    async def check_can_post(self, channel_id: int, guild_id: int | None) -> None:
+        """Ask Discord whether the bot may post digests there now: returns if it may, raises
+        :class:`PostRefused` (with the reason) if not."""
         ...
 
     def system_channel_id(self, guild_id: int) -> int | None:
@@ -233,6 +242,8 @@ class DigestDeliverer:
             if not plan.parts:
                 if next_run is not None:
                     await self.digests.set_next_run(digest.channel_id, next_run)
+                if digest.status == "failing":
+                    await self._recheck_failing(digest)
                 return DeliveryResult(digest.channel_id, Outcome.NOTHING_NEW)
             pending = await self.digests.start_delivery(
                 channel_id=digest.channel_id,
@@ -242,6 +253,7 @@ class DigestDeliverer:
                 now=now,
                 next_run_at=next_run,
                 mention_role_id=digest.mention_role_id,
+                history_after=self.channels.history_mark(),
             )
             return await self._send(pending, check_channel=False)
 
@@ -319,6 +331,18 @@ class DigestDeliverer:
             log.info("edited %d digest message(s) to show changed cards", edited)
         return edited
 
+    async def _recheck_failing(self, digest: Digest) -> None:
+        """Nothing to post, but the digest is failing: ask Discord whether the channel takes
+        posts again, so that a failure fixed since is not shown until the next digest."""
+        try:
+            await self.pacer.wait()
+            await self.channels.check_can_post(digest.channel_id, digest.guild_id)
+        except (PostRefused, PostFailed) as still:
+            log.info("digest of channel %s still failing: %s", digest.channel_id, still)
+            return
+        await self.digests.mark_working(digest.channel_id)
+        log.info("digest of channel %s works again", digest.channel_id)
+
     async def _resume(self, pending: PendingDelivery) -> DeliveryResult:
         if self._stopping:
             return DeliveryResult(pending.channel_id, Outcome.SHUTTING_DOWN)
@@ -386,8 +410,8 @@ class DigestDeliverer:
         """Parts of ``pending`` already in the channel (found by marker), now recorded."""
         found: set[int] = set()
         await self.pacer.wait()
-        recent = await self.channels.own_recent_messages(
-            pending.channel_id, pending.guild_id, HISTORY_LOOKBACK
+        recent = await self.channels.own_messages(
+            pending.channel_id, pending.guild_id, after=pending.history_after
         )
         for message in recent:
             mark = find_marker(message.content)

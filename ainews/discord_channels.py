@@ -7,19 +7,26 @@ timeout or a dropped connection: retried with backoff).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
 import discord
 
 from ainews.cards import NO_MENTIONS
-from ainews.delivery import PostedMessage, PostFailed, PostRefused
+from ainews.delivery import HISTORY_LOOKBACK, PostedMessage, PostFailed, PostRefused
 
 #: Discord's JSON error codes for a channel the bot cannot see, and a permission it lacks.
 MISSING_ACCESS = 50001
 MISSING_PERMISSIONS = 50013
+#: Every request to Discord gets this long, at most: a hung one must not hold a channel's
+#: posting lock (it is then treated as a failure to retry, resolved by its marker).
+REQUEST_SECONDS = 30.0
+#: How far our clock and Discord's may disagree, for :meth:`DiscordChannels.history_mark`.
+CLOCK_SKEW = timedelta(minutes=2)
 
 
 class DiscordChannels:
@@ -49,17 +56,38 @@ class DiscordChannels:
             )
         return message.id
 
-    async def own_recent_messages(
-        self, channel_id: int, guild_id: int | None, limit: int
+    def history_mark(self) -> int:
+        return discord.utils.time_snowflake(datetime.now(UTC) - CLOCK_SKEW)
+
+    async def own_messages(
+        self, channel_id: int, guild_id: int | None, *, after: int | None
     ) -> list[PostedMessage]:
         channel = self.client.get_partial_messageable(channel_id, guild_id=guild_id)
+        pages = (
+            channel.history(limit=None, after=discord.Object(after), oldest_first=True)
+            if after is not None
+            else channel.history(limit=HISTORY_LOOKBACK)
+        )
         me = self.client.user
         found: list[PostedMessage] = []
         async with _translated_errors():
-            async for message in channel.history(limit=limit):
+            async for message in pages:
                 if me is not None and message.author.id == me.id:
                     found.append(PostedMessage(message.id, message.content))
         return found
+
+    async def check_can_post(self, channel_id: int, guild_id: int | None) -> None:
+        async with _translated_errors():
+            channel = await self.client.fetch_channel(channel_id)
+        guild = getattr(channel, "guild", None)
+        me = guild.me if guild is not None else None
+        if me is None or not isinstance(channel, discord.abc.GuildChannel):
+            return
+        allowed = channel.permissions_for(me)
+        if not allowed.view_channel:
+            raise PostRefused(refusal_text(MISSING_ACCESS))
+        if not (allowed.send_messages and allowed.embed_links and allowed.read_message_history):
+            raise PostRefused(refusal_text(MISSING_PERMISSIONS))
 
     async def edit(
         self,
@@ -82,8 +110,10 @@ class DiscordChannels:
 
 @asynccontextmanager
 async def _translated_errors() -> AsyncIterator[None]:
+    """Discord's answers as PostRefused or PostFailed, and a time limit on the request."""
     try:
-        yield
+        async with asyncio.timeout(REQUEST_SECONDS):
+            yield
     except (discord.Forbidden, discord.NotFound) as error:
         raise PostRefused(refusal_reason(error)) from error
     except (discord.DiscordServerError, aiohttp.ClientError, TimeoutError) as error:
@@ -103,13 +133,16 @@ def only_role(role_id: int | None) -> discord.AllowedMentions:
 
 def refusal_reason(error: discord.HTTPException) -> str:
     """Why Discord refused, in words an admin can act on."""
-    if error.code == MISSING_ACCESS:
-        return "the bot cannot see that channel (it needs the View Channel permission)"
-    if error.code == MISSING_PERMISSIONS:
-        return (
-            "the bot is missing a permission there "
-            "(Send Messages, Embed Links or Read Message History)"
-        )
+    if error.code in (MISSING_ACCESS, MISSING_PERMISSIONS):
+        return refusal_text(error.code)
     if isinstance(error, discord.NotFound):
         return "the channel no longer exists"
     return f"Discord refused the message ({error.status} {error.text or error.code})"
+
+
+def refusal_text(code: int) -> str:
+    if code == MISSING_ACCESS:
+        return "the bot cannot see that channel (it needs the View Channel permission)"
+    return (
+        "the bot is missing a permission there (Send Messages, Embed Links or Read Message History)"
+    )

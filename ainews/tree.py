@@ -31,6 +31,9 @@ class UserFacingError(app_commands.AppCommandError):
 Interaction = discord.Interaction[commands.Bot]
 #: A command not answered within this many seconds is deferred (Discord allows 3).
 DEFER_AFTER_SECONDS = 1.5
+#: An answer (or a part of one) must be sent within this long: a hung request must not hold
+#: the channel's posting lock.
+ANSWER_SECONDS = 30.0
 
 
 class NewsCommandTree(app_commands.CommandTree[commands.Bot]):
@@ -105,7 +108,7 @@ async def deferred_if_slow(interaction: Interaction, *, ephemeral: bool) -> Asyn
 async def send_answer(interaction: Interaction, **message: Any) -> int | None:
     """Send a message as the interaction's answer (or a followup once answered or deferred);
     returns the message id Discord gave it."""
-    async with _response_lock(interaction):
+    async with _response_lock(interaction), asyncio.timeout(ANSWER_SECONDS):
         if interaction.response.is_done():
             return (await interaction.followup.send(wait=True, **message)).id
         return (await interaction.response.send_message(**message)).message_id

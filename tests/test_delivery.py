@@ -77,13 +77,20 @@ class RecordingChannels:
             raise PostFailed("the connection dropped before Discord answered")
         return message.id
 
-    async def own_recent_messages(
-        self, channel_id: int, guild_id: int | None, limit: int
+    def history_mark(self) -> int:
+        return 1_000 + len(self.sent) - 1  # message ids count up from 1,000
+
+    async def own_messages(
+        self, channel_id: int, guild_id: int | None, *, after: int | None
     ) -> list[PostedMessage]:
         if channel_id in self.refuse:
             raise PostRefused(self.refuse[channel_id])
-        mine = [m for m in self.sent if m.channel_id == channel_id][-limit:]
-        return [PostedMessage(m.id, m.content) for m in reversed(mine)]
+        mine = [m for m in self.sent if m.channel_id == channel_id]
+        return [PostedMessage(m.id, m.content) for m in mine if after is None or m.id > after]
+
+    async def check_can_post(self, channel_id: int, guild_id: int | None) -> None:
+        if channel_id in self.refuse:
+            raise PostRefused(self.refuse[channel_id])
 
     def system_channel_id(self, guild_id: int) -> int | None:
         return SYSTEM

@@ -76,6 +76,9 @@ class PendingDelivery:
     created_at: datetime
     #: The role its first message mentions (and may ping), if any.
     mention_role_id: int | None = None
+    #: Its messages are after this message id in the channel (None: a delivery of an older
+    #: release, resolved from the channel's last 100 messages).
+    history_after: int | None = None
 
 
 _DIGEST_COLUMNS = (
@@ -220,6 +223,15 @@ class DigestRepository:
             (to_timestamp(when),),
         )
 
+    async def mark_working(self, channel_id: int) -> None:
+        """A failing digest's channel takes posts again: active, the failure forgotten."""
+        await self._update(
+            channel_id,
+            "failure = NULL, failure_notified = 0,"
+            " status = CASE status WHEN 'failing' THEN 'active' ELSE status END",
+            (),
+        )
+
     async def mark_failing(self, channel_id: int, reason: str) -> None:
         await self._update(
             channel_id,
@@ -276,13 +288,15 @@ class DigestRepository:
         now: datetime,
         next_run_at: datetime | None,
         mention_role_id: int | None = None,
+        history_after: int | None = None,
     ) -> PendingDelivery:
         """Record the intent to deliver ``parts`` (and, for a scheduled run, claim it by moving
         the schedule on) in one transaction, before anything is sent."""
         async with self.database.transaction() as db:
             cursor = await db.execute(
                 "INSERT INTO deliveries (channel_id, guild_id, marker, state, contents, created_at,"
-                " style, mention_role_id) VALUES (?, ?, ?, 'pending', ?, ?, ?, ?)",
+                " style, mention_role_id, history_after)"
+                " VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?)",
                 (
                     channel_id,
                     guild_id,
@@ -291,6 +305,7 @@ class DigestRepository:
                     to_timestamp(now),
                     parts[0].style if parts else "cards",
                     mention_role_id,
+                    history_after,
                 ),
             )
             delivery_id = cursor.lastrowid
@@ -319,6 +334,7 @@ class DigestRepository:
             frozenset(),
             from_timestamp(to_timestamp(now)),
             mention_role_id,
+            history_after,
         )
 
     async def pending_deliveries(
@@ -337,7 +353,7 @@ class DigestRepository:
         async with db.execute(
             "SELECT d.id, d.channel_id, d.guild_id, d.marker, d.attempts, d.contents,"
             " (SELECT group_concat(part) FROM delivery_parts WHERE delivery_id = d.id),"
-            " d.created_at, d.style, d.mention_role_id"
+            " d.created_at, d.style, d.mention_role_id, d.history_after"
             f" FROM deliveries AS d {where} ORDER BY d.id",
             params,
         ) as cursor:
@@ -345,7 +361,7 @@ class DigestRepository:
         pending = []
         for row in rows:
             delivery_id, channel, guild, marker, attempts, contents, sent = row[:7]
-            created_at, style, mention_role_id = row[7:]
+            created_at, style, mention_role_id, history_after = row[7:]
             async with db.execute(
                 "SELECT i.part, a.data, i.story_id FROM delivery_items AS i"
                 " JOIN articles AS a ON a.id = i.article_id WHERE i.delivery_id = ?"
@@ -378,6 +394,7 @@ class DigestRepository:
                     sent_parts,
                     from_timestamp(created_at),
                     mention_role_id,
+                    history_after,
                 )
             )
         return pending

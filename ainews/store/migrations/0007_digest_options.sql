@@ -16,3 +16,7 @@ ALTER TABLE deliveries ADD COLUMN post_id INTEGER;
 
 DROP INDEX digests_due;
 CREATE INDEX digests_due ON digests (next_run_at) WHERE status <> 'inactive' AND NOT paused;
+
+-- Where to look for its messages when a delivery cut short is resolved: every message after this
+-- id (a Discord snowflake taken just before the first part was sent), not only the last 100.
+ALTER TABLE deliveries ADD COLUMN history_after INTEGER;
