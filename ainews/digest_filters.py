@@ -19,8 +19,8 @@ from ainews.corpus.article import Article
 MAX_TERMS = 25
 MAX_TERM_CHARS = 100
 _WORD = re.compile(r"\w+")
-#: A quoted phrase (straight or curly quotes) or a run of anything but commas.
-_TERM = re.compile(r'\s*(?:"([^"]*)"|“([^”]*)”|([^,]+))\s*(?:,|$)')
+#: A quoted phrase (straight or curly quotes), or a run of anything but commas and quotes.
+_TERM = re.compile(r'"([^"]*)"|“([^”]*)”|([^,"“”]+)')
 _DOMAIN = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,63}")
 
 
@@ -80,15 +80,10 @@ def words_of(text: str) -> tuple[str, ...]:
 
 
 def parse_terms(value: str) -> tuple[Term, ...]:
-    """Comma-separated words or quoted phrases (``gpu, "open source"``) as normalised terms."""
+    """Comma-separated words or quoted phrases (``gpu, "open source"``) as normalised terms;
+    empty ones are skipped, and an unclosed quote is read as words."""
     terms: list[Term] = []
-    position = 0
-    text = value.strip()
-    while position < len(text):
-        match = _TERM.match(text, position)
-        if match is None or match.end() == position:
-            raise FilterError(f"could not read the terms at “{text[position:][:40]}”")
-        position = match.end()
+    for match in _TERM.finditer(value):
         raw = next(group for group in match.groups() if group is not None)
         if len(raw) > MAX_TERM_CHARS:
             raise FilterError(f"a term is at most {MAX_TERM_CHARS} characters")
