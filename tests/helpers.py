@@ -179,6 +179,15 @@ async def start_news_bot(
             yield bot
 
 
+def post_as(sandbox: Sandbox, member: Member, channel: Channel, content: str) -> Message:
+    """A message ``member`` writes in ``channel`` (the bot, without message intents, is not
+    told; it sees it in the channel's history)."""
+    message = Message(sandbox.world.snowflakes.next(), channel, member.user, content=content)
+    sandbox.world.messages[message.id] = message
+    channel.messages.append(message)
+    return message
+
+
 async def stop_scheduler(bot: NewsBot) -> None:
     """Stop the bot's digest scheduler loop, for a test that runs each pass itself."""
     await bot.get_cog("DigestCommands").stop_scheduler()  # type: ignore[union-attr]

@@ -27,6 +27,7 @@ from tests.helpers import (
     digest_command,
     digests_posted,
     eventually,
+    post_as,
     write_long_articles,
 )
 
@@ -480,3 +481,63 @@ async def test_the_bot_removed_from_the_server_deactivates_its_digests(
     clock.set(datetime(2027, 2, 4, 9, 0, tzinfo=UTC))
     results = await clocked_bot.deliverer.run_due()
     assert [(r.channel_id, r.outcome) for r in results] == [(world.news.id, Outcome.SENT)]
+
+
+# Hardening ------------------------------------------------------------------------------------
+
+
+async def test_a_failing_digest_with_nothing_new_is_cleared_once_discord_takes_posts_again(
+    sandbox: Sandbox, world: NewsWorld, clocked_bot: NewsBot, clock: SettableClock, corpus_dir
+) -> None:
+    """The permission is back, but nothing is new: the next run asks Discord, and the digest
+    is active again instead of showing a failure until something new comes."""
+    write_long_articles(corpus_dir, 1, topic="Quiet Topic")
+    await rescan_corpus(clocked_bot)
+    await digest_command(sandbox, world, "subscribe", topic="Quiet Topic")
+    sandbox.set_bot_permissions(world.news, EVERYTHING & ~Permission.SEND_MESSAGES)
+    clock.set(MONDAY_RUN)
+    (failed,) = await clocked_bot.deliverer.run_due()
+    assert failed.outcome is Outcome.FAILED
+    for path in (corpus_dir / "deep").iterdir():  # the one article goes: nothing new
+        path.unlink()
+    await rescan_corpus(clocked_bot)
+
+    clock.set(datetime(2027, 2, 2, 9, 0, tzinfo=UTC))
+    (still,) = await clocked_bot.deliverer.run_due()  # still refused: still failing
+    digest = await clocked_bot.digests.get(world.news.id)
+    assert still.outcome is Outcome.NOTHING_NEW and digest is not None
+    assert digest.status == "failing"
+
+    sandbox.set_bot_permissions(world.news, None)
+    clock.set(datetime(2027, 2, 3, 9, 0, tzinfo=UTC))
+    (cleared,) = await clocked_bot.deliverer.run_due()
+
+    digest = await clocked_bot.digests.get(world.news.id)
+    assert cleared.outcome is Outcome.NOTHING_NEW
+    assert digest is not None and digest.status == "active" and digest.failure is None
+    assert sandbox.channel_messages(world.news) == []
+
+
+async def test_a_marker_behind_a_busy_channel_is_still_found(
+    sandbox: Sandbox, world: NewsWorld, clocked_bot: NewsBot, clock: SettableClock
+) -> None:
+    """Discord stored the digest but its answer was lost; before the retry, members wrote 150
+    messages: the bot reads everything after the delivery started, finds its marker, and
+    sends nothing again."""
+    await subscribe_news(sandbox, world)
+    sandbox.faults.fail_next(1, status=503, method="POST", route=MESSAGES, stored=True)
+    clock.set(MONDAY_RUN)
+    (postponed,) = await clocked_bot.deliverer.run_due()
+    assert postponed.outcome is Outcome.RETRYING
+    for number in range(150):
+        post_as(sandbox, world.reader, world.news, f"chatter {number}")
+    posts = Posts(sandbox)
+
+    clock.advance(minutes=1)
+    (retried,) = await clocked_bot.deliverer.run_due()
+
+    assert retried.outcome is Outcome.SENT and posts.since() == 0
+    (parts,) = digests_posted(sandbox, world.news).values()
+    assert len(parts) == 1
+    recorded = await ledger_rows(clocked_bot, world.news.id)
+    assert {message for message, _ in recorded} == {parts[0].id}
