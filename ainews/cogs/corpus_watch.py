@@ -83,7 +83,8 @@ async def _rescan(bot: NewsBot, known_problem: str | None) -> str | None:
             await bot.deliverer.edit_changed_cards()
         except Exception:
             log.exception("editing changed cards failed; will try again after the next rescan")
-    for rejection in report.rejected[:20]:
+    # Each rejected file once: rejections an earlier rescan logged are only counted below.
+    for rejection in [r for r in report.rejected if not r.reported_before][:20]:
         log.warning("rejected %s: %s", rejection.path, rejection.reason)
     log.info(
         "rescan of %s: %d ingested, %d unchanged, %d withdrawn, %d rejected in %.2f s",
