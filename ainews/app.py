@@ -88,6 +88,10 @@ class NewsBot(commands.Bot):
         self.last_rescan_at: datetime | None = None
         #: Why rescans of NEWS_DIR fail now, in one line; None while they work.
         self.rescan_problem: str | None = None
+        #: Rescans run one at a time (the periodic one, those after changes, any other caller).
+        self.rescan_lock = asyncio.Lock()
+        #: Rescans run since start, whether they worked or not.
+        self.rescan_count = 0
 
     async def setup_hook(self) -> None:
         for extension in EXTENSIONS:

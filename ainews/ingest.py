@@ -5,9 +5,11 @@ them -> parse the new and changed files in worker processes (which also stat the
 save them in groups of parsed batches, one transaction per group, while the workers parse the
 next -> withdraw articles whose files are gone -> regroup the stories around what was saved.
 Unchanged files are never read. A bad file is recorded with its reason and never stops
-the run; its old article (if any) is withdrawn, since the file no longer holds it. The event loop
-stays free throughout: scanning runs in a thread, parsing in processes (at a lower priority than
-the bot), and SQLite in aiosqlite's thread.
+the run; its old article (if any) is withdrawn, since the file no longer holds it. A file that
+cannot be read (not a regular file, not readable) is recorded with its stat too: later runs
+report it again without reading it, until it changes (see :mod:`ainews.corpus.scan`). The event
+loop stays free throughout: scanning runs in a thread, parsing in processes (at a lower priority
+than the bot), and SQLite in aiosqlite's thread.
 """
 
 from __future__ import annotations
@@ -27,8 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from ainews.corpus.article import ArticleError
-from ainews.corpus.files import parse_article_bytes, read_file_bounded
-from ainews.corpus.scan import CorpusFile, CorpusScan, scan_corpus
+from ainews.corpus.files import UnreadableFile, parse_article_bytes, read_file_bounded
+from ainews.corpus.scan import CorpusFile, CorpusScan, KnownFile, Unreadable, scan_corpus
 from ainews.store.articles import ArticleRecord, ArticleRepository, FileOutcome
 
 #: Below this many files to parse, a thread is cheaper than starting worker processes.
@@ -55,6 +57,9 @@ ProgressCallback = Callable[[int, int], None]
 class Rejection:
     path: str
     reason: str
+    #: An earlier run rejected the file as it is now, for this reason (the bot logs a rejection
+    #: once, not at every rescan).
+    reported_before: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,13 +114,17 @@ def parse_corpus_files(files: Sequence[CorpusFile]) -> list[FileOutcome]:
     """Parse files into store records (in a worker process: see :func:`_parse_to_send`).
 
     Each outcome records the file's ``stat`` as it was read, so what is recorded is the content
-    parsed, even if the file changed since the scan (new files were not stat'ed by the scan).
+    parsed, even if the file changed since the scan (new files were not stat'ed by the scan). A
+    file that cannot be read records its change time instead (see :mod:`ainews.corpus.scan`), or
+    the scan's stat if it has none (it is gone).
     """
     outcomes = []
     for path, mtime_ns, size in files:
         try:
             data, info = read_file_bounded(path)
-        except ArticleError as error:  # unreadable: recorded as scanned, tried again if it changes
+        except UnreadableFile as error:
+            if error.info is not None:
+                mtime_ns, size = error.info.st_ctime_ns, error.info.st_size
             outcomes.append(FileOutcome(path, mtime_ns, size, error=str(error)))
             continue
         warnings: list[str] = []
@@ -299,15 +308,20 @@ async def ingest_corpus(
         if error is None:
             report.unchanged += 1
         else:
-            report.rejected.append(Rejection(path, error))
+            report.rejected.append(Rejection(path, error, reported_before=True))
     to_parse = scan.files
     # Known files the scan found again: if that is all of them, none is gone.
     still_there = len(scan.unchanged) + sum(file.path in known for file in to_parse)
     to_parse.sort()  # by path (paths are unique, so the other fields never decide)
-    unreadable = _unreadable_outcomes(scan)
+    unreadable = _unreadable_outcomes(scan, known)
     if unreadable:
         await articles.save_files(unreadable)
         report.rejected.extend(Rejection(o.path, o.error or "") for o in unreadable)
+    report.rejected.extend(
+        Rejection(path, problem.reason, reported_before=True)
+        for path, problem in scan.unreadable.items()
+        if _recorded(known, path, problem)
+    )
 
     def min_group(saved: int) -> int:  # a fifth of the store, as it grows
         return min(MAX_GROUP_FILES, max(BATCH_SIZE, (len(known) + saved) // 5))
@@ -340,7 +354,9 @@ async def check_corpus(root: Path | str, progress: ProgressCallback | None = Non
     started = time.perf_counter()
     scan = await asyncio.to_thread(scan_corpus, root)
     report = CorpusReport(root=scan.root)
-    report.rejected.extend(Rejection(path, reason) for path, reason in scan.unreadable.items())
+    report.rejected.extend(
+        Rejection(path, problem.reason) for path, problem in scan.unreadable.items()
+    )
     async for outcomes in parse_in_batches(sorted(scan.files), progress):
         report.count(outcomes)
     report.rejected.sort(key=lambda rejection: rejection.path)
@@ -349,5 +365,15 @@ async def check_corpus(root: Path | str, progress: ProgressCallback | None = Non
     return report
 
 
-def _unreadable_outcomes(scan: CorpusScan) -> list[FileOutcome]:
-    return [FileOutcome(path, 0, 0, error=reason) for path, reason in scan.unreadable.items()]
+def _unreadable_outcomes(scan: CorpusScan, known: dict[str, KnownFile]) -> list[FileOutcome]:
+    """What to record of the files the scan found unreadable: those not recorded so already (a
+    broken link is found again by every scan)."""
+    return [
+        FileOutcome(path, problem.ctime_ns, problem.size, error=problem.reason)
+        for path, problem in scan.unreadable.items()
+        if not _recorded(known, path, problem)
+    ]
+
+
+def _recorded(known: dict[str, KnownFile], path: str, problem: Unreadable) -> bool:
+    return known.get(path) == (path, problem.ctime_ns, problem.size, problem.reason)

@@ -48,6 +48,8 @@ class Settings:
     database_path: Path = DEFAULT_DATABASE_PATH
     command_guild_ids: tuple[int, ...] = ()
     news_rescan_seconds: int = 300
+    #: Pick up changes to NEWS_DIR as they happen (file-system notifications), besides the rescans.
+    news_watch: bool = True
     log_level: str = "INFO"
 
     @classmethod
@@ -80,6 +82,7 @@ class Settings:
             database_path=Path(get("DATABASE_PATH") or DEFAULT_DATABASE_PATH).expanduser(),
             command_guild_ids=_guild_ids(get("COMMAND_GUILD_IDS")),
             news_rescan_seconds=_rescan_seconds(get("NEWS_RESCAN_SECONDS")),
+            news_watch=_flag("NEWS_WATCH", get("NEWS_WATCH"), default=True),
             log_level=_log_level(get("LOG_LEVEL")),
         )
 
@@ -183,6 +186,18 @@ def _rescan_seconds(value: str | None) -> int:
             f"{MAX_RESCAN_SECONDS} (a week), got {value[:40]!r}"
         )
     return seconds
+
+
+_TRUE = ("true", "yes", "on", "1")
+_FALSE = ("false", "no", "off", "0")
+
+
+def _flag(name: str, value: str | None, *, default: bool) -> bool:
+    if value is None:
+        return default
+    if value.lower() in _TRUE + _FALSE:
+        return value.lower() in _TRUE
+    raise SettingsError(f"{name} must be true or false, got {value[:40]!r}")
 
 
 def _log_level(value: str | None) -> str:

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import multiprocessing
 import os
+import socket
+import tempfile
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -496,3 +501,145 @@ def test_outcome_records_the_stat_of_the_content_parsed(tmp_corpus, write_articl
 
     assert outcome.record is not None and outcome.record.title == "Second version"
     assert (outcome.mtime_ns, outcome.size) == (path.stat().st_mtime_ns, path.stat().st_size)
+
+
+# --------------------------------------------------------------------------- files not to read
+
+
+async def test_a_fifo_named_md_never_blocks_and_is_reported_but_not_read_again(
+    database, tmp_corpus, write_article
+) -> None:
+    write_article(tmp_corpus, "good")
+    pipe = tmp_corpus / "pipe.md"
+    os.mkfifo(pipe)
+    reason = "not a regular file but a named pipe (FIFO): skipped"
+
+    async with asyncio.timeout(10):
+        first = await ingest(database, tmp_corpus)
+        second = await ingest(database, tmp_corpus)
+
+    assert (first.rejected, counts(first)) == ([Rejection(str(pipe), reason)], (1, 0, 0, 1))
+    assert (second.rejected, counts(second)) == ([Rejection(str(pipe), reason)], (0, 1, 0, 1))
+    assert [r.reported_before for r in first.rejected + second.rejected] == [False, True]
+    recorded = await rows(
+        database, "SELECT mtime_ns, size, error FROM source_files WHERE path = ?", str(pipe)
+    )
+    assert recorded == [(pipe.stat().st_ctime_ns, 0, reason)]
+
+    pipe.unlink()
+    write_article(tmp_corpus, "pipe")  # a real article in its place
+    third = await ingest(database, tmp_corpus)
+    assert (third.rejected, counts(third)) == ([], (1, 1, 0, 0))
+    assert await active_of(database, url_of("pipe")) == 1
+
+
+async def test_a_broken_link_is_reported_at_every_run_and_recorded_once(
+    database, tmp_corpus
+) -> None:
+    (tmp_corpus / "gone.md").symlink_to(tmp_corpus / "nothing.md")
+
+    first = await ingest(database, tmp_corpus)
+    second = await ingest(database, tmp_corpus)
+
+    assert (
+        first.rejected
+        == second.rejected
+        == [Rejection(str(tmp_corpus / "gone.md"), "broken symlink")]
+    )
+    assert [r.reported_before for r in first.rejected + second.rejected] == [False, True]
+
+
+def test_a_file_that_turns_special_after_the_scan_never_blocks_the_worker(tmp_corpus) -> None:
+    """The worker opens without waiting and checks what it opened before reading: a FIFO, a
+    socket or a folder put where the scan saw a file is reported with its stat."""
+    os.mkfifo(tmp_corpus / "pipe.md")
+    (tmp_corpus / "folder.md").mkdir()
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as server:
+        server.bind(str(tmp_corpus / "sock.md"))
+        files = [CorpusFile(str(tmp_corpus / name)) for name in ("pipe.md", "folder.md", "sock.md")]
+
+        outcomes = parse_corpus_files(files)
+
+        assert [(o.record, o.error) for o in outcomes] == [
+            (None, "not a regular file but a named pipe (FIFO): skipped"),
+            (None, "not a regular file but a folder: skipped"),
+            (None, "not a regular file but a socket: skipped"),
+        ]
+        assert [(o.mtime_ns, o.size) for o in outcomes] == [
+            (os.stat(file.path).st_ctime_ns, os.stat(file.path).st_size) for file in files
+        ]
+
+
+NOBODY = 65534
+
+
+def _as_nobody() -> None:
+    """In a worker process started as root: import what the ingest needs (the interpreter's
+    own files may be out of nobody's reach), then become nobody, whom file modes do bind."""
+    import aiosqlite  # noqa: F401
+
+    import ainews.store.database  # noqa: F401
+
+    os.setgid(NOBODY)
+    os.setuid(NOBODY)
+
+
+def _ingest_a_locked_file_then_unlock_it(corpus: str, database_path: str) -> list[Any]:
+    """Three ingests: the file unreadable, unreadable again, then readable (``chmod``)."""
+
+    async def run() -> list[Any]:
+        locked = Path(corpus) / "locked.md"
+        async with await Database.open(database_path) as database:
+            articles = ArticleRepository(database)
+            seen: list[Any] = []
+            for step in range(3):
+                if step == 2:
+                    stat_before = locked.stat().st_ctime_ns
+                    while locked.stat().st_ctime_ns == stat_before:  # the kernel's clock ticks
+                        os.chmod(locked, 0o644)
+                        await asyncio.sleep(0.005)
+                report = await ingest_corpus(articles, corpus)
+                known = await articles.known_files(corpus)
+                seen.append(
+                    (
+                        counts(report),
+                        [(r.reason, r.reported_before) for r in report.rejected],
+                        known[str(locked)][1:3]
+                        == (locked.stat().st_ctime_ns, locked.stat().st_size),
+                    )
+                )
+            return seen
+
+    return asyncio.run(run())
+
+
+@pytest.mark.slow
+def test_an_unreadable_file_is_reported_and_read_again_only_once_it_changes(
+    write_article,
+) -> None:
+    """A file without read permission: rejected, recorded with its stat (not tried again at every
+    run), and indexed once a ``chmod`` makes it readable. Root reads any file, so as root the
+    ingest runs in a process that has become nobody."""
+    with tempfile.TemporaryDirectory() as workdir:
+        corpus = Path(workdir) / "corpus"
+        locked = write_article(corpus, "locked")
+        write_article(corpus, "open")
+        locked.chmod(0)
+        if os.geteuid() == 0:
+            for path in (Path(workdir), corpus, *corpus.iterdir()):
+                os.chown(path, NOBODY, NOBODY)
+            Path(workdir).chmod(0o755)
+            context = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(1, mp_context=context, initializer=_as_nobody) as nobody:
+                seen = nobody.submit(
+                    _ingest_a_locked_file_then_unlock_it, str(corpus), f"{workdir}/db.sqlite3"
+                ).result(timeout=60)
+        else:
+            seen = _ingest_a_locked_file_then_unlock_it(str(corpus), f"{workdir}/db.sqlite3")
+
+    denied = "cannot read the file: Permission denied"
+    assert seen == [
+        ((1, 0, 0, 1), [(denied, False)], True),  # recorded with its change time
+        ((0, 1, 0, 1), [(denied, True)], True),  # not tried again: reported as recorded
+        ((1, 1, 0, 0), [], False),  # read after the chmod, recorded with its mtime
+    ]

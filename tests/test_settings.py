@@ -28,6 +28,7 @@ def test_defaults(clean_env: Path) -> None:
     assert settings.database_path.parts[0] == "data"
     assert not settings.database_path.is_absolute(), "under ./data of the working directory"
     assert settings.news_rescan_seconds == 300
+    assert settings.news_watch is True
     assert settings.log_level == "INFO"
     assert log_level_number(settings) == 20
     assert settings.discord_token is None
@@ -106,6 +107,8 @@ def test_home_is_expanded(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> N
         ("NEWS_RESCAN_SECONDS", "1e3"),
         ("LOG_LEVEL", "loud"),
         ("LOG_LEVEL", "verbose"),
+        ("NEWS_WATCH", "maybe"),
+        ("NEWS_WATCH", "2"),
     ],
 )
 def test_bad_value_names_the_setting_and_never_the_token(
@@ -120,6 +123,21 @@ def test_bad_value_names_the_setting_and_never_the_token(
     message = str(raised.value)
     assert name in message
     assert TOKEN not in message and "s3cr3t" not in message
+
+
+@pytest.mark.parametrize(
+    ("value", "watch"),
+    [
+        *[("false", False), ("FALSE", False), ("no", False), ("0", False), ("off", False)],
+        *[("true", True), ("True", True), ("yes", True), ("1", True), ("on", True), ("", True)],
+    ],
+)
+def test_news_watch_is_true_or_false(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch, value: str, watch: bool
+) -> None:
+    monkeypatch.setenv("NEWS_WATCH", value)
+
+    assert Settings.load().news_watch is watch
 
 
 def test_smallest_rescan_interval_is_accepted(

@@ -40,8 +40,14 @@ def world(sandbox: Sandbox, tmp_path: Path, corpus_dir: Path) -> NewsWorld:
         other=sandbox.create_channel(guild, "general"),
         reader=sandbox.add_member(guild, "reader"),
         admin=sandbox.add_member(guild, "admin", permissions=Permission.MANAGE_GUILD),
+        # Tests change the corpus and rescan by hand: a rescan on their changes, at a moment of
+        # its own, would race with theirs. tests/cogs/test_corpus_watching.py turns it on.
         settings=sandbox_settings(
-            sandbox, guild, news_dir=corpus_dir, database_path=tmp_path / "ainews.sqlite3"
+            sandbox,
+            guild,
+            news_dir=corpus_dir,
+            database_path=tmp_path / "ainews.sqlite3",
+            news_watch=False,
         ),
     )
 
