@@ -19,9 +19,11 @@ import asyncio
 import enum
 import logging
 import secrets
+import time
+from collections import deque
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Protocol
 
@@ -29,7 +31,13 @@ import discord
 
 from ainews.cards import article_embed
 from ainews.clock import Clock
-from ainews.digest import compose_digest, find_marker, part_embeds, with_marker
+from ainews.digest import (
+    compose_digest,
+    find_marker,
+    forum_post_title,
+    part_embeds,
+    with_marker,
+)
 from ainews.pacing import Pacer
 from ainews.posting_locks import PostingLocks
 from ainews.schedule import next_run_after
@@ -39,6 +47,7 @@ from ainews.store.digests import (
     Digest,
     DigestPart,
     DigestRepository,
+    ForumPost,
     PendingDelivery,
 )
 
@@ -60,6 +69,8 @@ RETRY_DELAYS = (
 )
 #: Deliveries in flight at once; the pacer, not this, sets the pace.
 CONCURRENT_DELIVERIES = 32
+#: Discord publishes (crossposts) about 10 messages an hour in one announcement channel.
+PUBLISHES_PER_HOUR = 10
 
 
 class Outcome(enum.Enum):
@@ -76,6 +87,8 @@ class DigestPlan:
 
     parts: list[DigestPart]
     held_back: int = 0
+    #: For a forum digest: the post its first part makes.
+    post: ForumPost | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +131,33 @@ class DigestChannels(Protocol):
     ) -> int:
         """Post a message that may ping nobody but ``mention_role_id`` (if given); returns its
         id."""
+        ...
+
+    async def create_post(
+        self,
+        forum_id: int,
+        guild_id: int | None,
+        *,
+        title: str,
+        topics: Sequence[str],
+        content: str,
+        embeds: Sequence[discord.Embed],
+        mention_role_id: int | None = None,
+    ) -> int:
+        """Make a forum post (its starter message holds ``content`` and ``embeds``), tagged
+        with a tag named like one of ``topics`` (or the first, if the forum requires one);
+        returns the post's id, which is its starter message's too."""
+        ...
+
+    async def own_posts(
+        self, forum_id: int, guild_id: int | None, *, after: int | None
+    ) -> list[PostedMessage]:
+        """The forum's posts the bot made after message id ``after``: each post's id and its
+        starter message's content."""
+        ...
+
+    async def publish(self, channel_id: int, guild_id: int | None, message_id: int) -> None:
+        """Publish a message of an announcement channel to the servers following it."""
         ...
 
     def history_mark(self) -> int:
@@ -171,6 +211,8 @@ class DigestDeliverer:
         self.pacer = pacer
         self.posting_locks = posting_locks
         self.clock = clock
+        #: When each channel's messages were published in the last hour (monotonic seconds).
+        self._published: dict[int, deque[float]] = {}
         self._in_flight = asyncio.Semaphore(CONCURRENT_DELIVERIES)
         self._stopping = False
         self._active = 0
@@ -254,6 +296,9 @@ class DigestDeliverer:
                 next_run_at=next_run,
                 mention_role_id=digest.mention_role_id,
                 history_after=self.channels.history_mark(),
+                kind=digest.kind,
+                publish=digest.publish and digest.kind == "announcement",
+                post=plan.post,
             )
             return await self._send(pending, check_channel=False)
 
@@ -285,15 +330,18 @@ class DigestDeliverer:
                 overflow[topic.name] = await self.digests.unposted_count(
                     digest.channel_id, topic.key, excluding_stories=chosen_stories
                 )
+        local_now = self.clock().astimezone(digest.schedule.zone)
+        names = [t.name for t in topics]
         parts = compose_digest(
             chosen,
             overflow,
-            topic_names=[t.name for t in topics],
-            local_now=self.clock().astimezone(digest.schedule.zone),
+            topic_names=names,
+            local_now=local_now,
             style=digest.style,
             mention_role_id=digest.mention_role_id,
         )
-        return DigestPlan(parts, held_back)
+        post = ForumPost(forum_post_title(local_now, names), tuple(names))
+        return DigestPlan(parts, held_back, post if digest.kind == "forum" else None)
 
     async def edit_changed_cards(self, limit: int = EDITS_PER_PASS) -> int:
         """Edit the digest messages of the last days whose articles' cards changed (a curator
@@ -372,24 +420,20 @@ class DigestDeliverer:
         sent = set(pending.sent_parts)
         try:
             if check_channel:
-                sent |= await self._recover_sent_parts(pending, sent)
+                found, pending = await self._recover_sent_parts(pending, sent)
+                sent |= found
             for number, part in enumerate(pending.parts):
                 if number in sent:
                     continue
                 await self.pacer.wait()
-                message_id = await self.channels.send(
-                    pending.channel_id,
-                    pending.guild_id,
-                    content=with_marker(part.text, pending.marker, number, len(pending.parts)),
-                    embeds=part_embeds(part),
-                    # Only the first message names the role, and only it may ping it.
-                    mention_role_id=pending.mention_role_id if number == 0 else None,
-                    # The same nonce for every try of this part: Discord then refuses to store
-                    # it twice within a few minutes, a second safeguard beside the marker.
-                    nonce=f"{pending.marker}-{number}",
-                )
+                message_id = await self._post_part(pending, number, part)
+                if pending.post is not None and pending.post.id is None:
+                    await self.digests.record_post(pending.id, message_id)
+                    pending = replace(pending, post=replace(pending.post, id=message_id))
                 await self.digests.record_part_sent(pending, number, message_id, self.clock())
                 sent.add(number)
+                if pending.publish:
+                    await self._publish(pending, message_id)
         except PostRefused as refusal:
             return await self._failed(pending, str(refusal))
         except PostFailed as failure:
@@ -406,12 +450,84 @@ class DigestDeliverer:
         )
         return DeliveryResult(pending.channel_id, Outcome.SENT, count)
 
-    async def _recover_sent_parts(self, pending: PendingDelivery, known: set[int]) -> set[int]:
-        """Parts of ``pending`` already in the channel (found by marker), now recorded."""
+    async def _post_part(self, pending: PendingDelivery, number: int, part: DigestPart) -> int:
+        """Send one part: a message in the channel (or in the forum post), or, for a forum
+        digest's first part, the post itself. Returns the message's id."""
+        content = with_marker(part.text, pending.marker, number, len(pending.parts))
+        # Only the first message names the role, and only it may ping it.
+        mention = pending.mention_role_id if number == 0 else None
+        post = pending.post
+        if post is not None and post.id is None:
+            return await self.channels.create_post(
+                pending.channel_id,
+                pending.guild_id,
+                title=post.title,
+                topics=post.topics,
+                content=content,
+                embeds=part_embeds(part),
+                mention_role_id=mention,
+            )
+        return await self.channels.send(
+            post.id if post is not None and post.id is not None else pending.channel_id,
+            pending.guild_id,
+            content=content,
+            embeds=part_embeds(part),
+            # The same nonce for every try of this part: Discord then refuses to store it
+            # twice within a few minutes, a second safeguard beside the marker.
+            nonce=f"{pending.marker}-{number}",
+            mention_role_id=mention,
+        )
+
+    async def _publish(self, pending: PendingDelivery, message_id: int) -> None:
+        """Publish a message to the channel's followers, within Discord's hourly limit; a
+        refusal is recorded for /digest list, never retried."""
+        recent = self._published.setdefault(pending.channel_id, deque())
+        hour_ago = time.monotonic() - 3600
+        while recent and recent[0] < hour_ago:
+            recent.popleft()
+        if len(recent) >= PUBLISHES_PER_HOUR:
+            problem = (
+                f"a message was not published: Discord publishes at most {PUBLISHES_PER_HOUR} "
+                "messages an hour in a channel"
+            )
+        else:
+            recent.append(time.monotonic())
+            try:
+                await self.pacer.wait()
+                await self.channels.publish(pending.channel_id, pending.guild_id, message_id)
+            except (PostRefused, PostFailed) as refusal:
+                problem = f"a message was not published: {refusal}"
+            else:
+                problem = None
+        if problem is not None:
+            log.warning("digest of channel %s: %s", pending.channel_id, problem)
+        await self.digests.set_publish_problem(pending.channel_id, problem)
+
+    async def _recover_sent_parts(
+        self, pending: PendingDelivery, known: set[int]
+    ) -> tuple[set[int], PendingDelivery]:
+        """Parts of ``pending`` already posted (found by marker), now recorded; and the
+        delivery with its forum post, if that is how its post was found."""
         found: set[int] = set()
         await self.pacer.wait()
+        where = pending.channel_id
+        if pending.post is not None:
+            if pending.post.id is None:
+                posts = await self.channels.own_posts(
+                    pending.channel_id, pending.guild_id, after=pending.history_after
+                )
+                post_id = next(
+                    (p.id for p in posts if (find_marker(p.content) or ("",))[0] == pending.marker),
+                    None,
+                )
+                if post_id is None:  # the post was never made: nothing was sent
+                    return found, pending
+                await self.digests.record_post(pending.id, post_id)
+                pending = replace(pending, post=replace(pending.post, id=post_id))
+            assert pending.post is not None and pending.post.id is not None
+            where = pending.post.id
         recent = await self.channels.own_messages(
-            pending.channel_id, pending.guild_id, after=pending.history_after
+            where, pending.guild_id, after=pending.history_after
         )
         for message in recent:
             mark = find_marker(message.content)
@@ -421,7 +537,7 @@ class DigestDeliverer:
             found.add(mark[1])
         if found:
             log.info("delivery %s: found %d part(s) already posted", pending.id, len(found))
-        return found
+        return found, pending
 
     async def _failed(self, pending: PendingDelivery, reason: str) -> DeliveryResult:
         now = self.clock()

@@ -62,6 +62,11 @@ def compose_digest(
     return parts
 
 
+def forum_post_title(local_now: datetime, topic_names: Sequence[str]) -> str:
+    """A forum digest's post title: the date and topics, within Discord's 100 characters."""
+    return trim_to_words(f"AI news — {local_now:%-d %B %Y} · {', '.join(topic_names)}", 100)
+
+
 def part_embeds(part: DigestPart) -> list[discord.Embed]:
     """The embeds of one digest message: a card per article, or one compact list."""
     if part.style == "compact":

@@ -22,6 +22,11 @@ from ainews.delivery import HISTORY_LOOKBACK, PostedMessage, PostFailed, PostRef
 #: Discord's JSON error codes for a channel the bot cannot see, and a permission it lacks.
 MISSING_ACCESS = 50001
 MISSING_PERMISSIONS = 50013
+#: Discord's codes for a thread that is archived (and the bot cannot reopen it) or locked, and
+#: for a forum post without the tag the forum requires.
+THREAD_ARCHIVED = 50083
+THREAD_LOCKED = 160005
+TAG_REQUIRED = 40067
 #: Every request to Discord gets this long, at most: a hung one must not hold a channel's
 #: posting lock (it is then treated as a failure to retry, resolved by its marker).
 REQUEST_SECONDS = 30.0
@@ -55,6 +60,55 @@ class DiscordChannels:
                 **given_nonce,
             )
         return message.id
+
+    async def create_post(
+        self,
+        forum_id: int,
+        guild_id: int | None,
+        *,
+        title: str,
+        topics: Sequence[str],
+        content: str,
+        embeds: Sequence[discord.Embed],
+        mention_role_id: int | None = None,
+    ) -> int:
+        async with _translated_errors():
+            forum = self.client.get_channel(forum_id) or await self.client.fetch_channel(forum_id)
+            if not isinstance(forum, discord.ForumChannel):
+                raise PostRefused("the channel is no longer a forum: subscribe it again")
+            made = await forum.create_thread(
+                name=title[:100],
+                content=content,
+                embeds=list(embeds),
+                allowed_mentions=only_role(mention_role_id),
+                applied_tags=post_tags(forum, topics),
+            )
+        return made.thread.id
+
+    async def own_posts(
+        self, forum_id: int, guild_id: int | None, *, after: int | None
+    ) -> list[PostedMessage]:
+        me = self.client.user
+        found: list[PostedMessage] = []
+        async with _translated_errors():
+            forum = self.client.get_channel(forum_id) or await self.client.fetch_channel(forum_id)
+            if not isinstance(forum, discord.ForumChannel):
+                return found
+            threads = [t for t in await forum.guild.active_threads() if t.parent_id == forum_id]
+            threads += [t async for t in forum.archived_threads(limit=HISTORY_LOOKBACK)]
+            for thread in {t.id: t for t in threads}.values():
+                if (after is not None and thread.id <= after) or thread.owner_id != getattr(
+                    me, "id", None
+                ):
+                    continue
+                starter = await thread.fetch_message(thread.id)
+                found.append(PostedMessage(thread.id, starter.content))
+        return found
+
+    async def publish(self, channel_id: int, guild_id: int | None, message_id: int) -> None:
+        channel = self.client.get_partial_messageable(channel_id, guild_id=guild_id)
+        async with _translated_errors():
+            await channel.get_partial_message(message_id).publish()
 
     def history_mark(self) -> int:
         return discord.utils.time_snowflake(datetime.now(UTC) - CLOCK_SKEW)
@@ -122,6 +176,18 @@ async def _translated_errors() -> AsyncIterator[None]:
         raise PostRefused(refusal_reason(error)) from error
 
 
+def post_tags(forum: discord.ForumChannel, topics: Sequence[str]) -> list[discord.ForumTag]:
+    """The tag a digest post gets: the first named like one of its topics; else, if the
+    forum requires a tag, its first one; else none."""
+    wanted = {topic.casefold() for topic in topics}
+    for tag in forum.available_tags:
+        if tag.name.casefold() in wanted:
+            return [tag]
+    if forum.flags.require_tag and forum.available_tags:
+        return [forum.available_tags[0]]
+    return []
+
+
 def only_role(role_id: int | None) -> discord.AllowedMentions:
     """Mentions that may ping ``role_id`` and nothing else (no one at all without a role)."""
     if role_id is None:
@@ -135,6 +201,13 @@ def refusal_reason(error: discord.HTTPException) -> str:
     """Why Discord refused, in words an admin can act on."""
     if error.code in (MISSING_ACCESS, MISSING_PERMISSIONS):
         return refusal_text(error.code)
+    if error.code in (THREAD_ARCHIVED, THREAD_LOCKED):
+        return (
+            "the thread is locked or archived and the bot may not reopen it: unlock it, or give "
+            "the bot the Manage Threads permission there"
+        )
+    if error.code == TAG_REQUIRED:
+        return "the forum requires a tag the bot cannot apply: add a tag to the forum"
     if isinstance(error, discord.NotFound):
         return "the channel no longer exists"
     return f"Discord refused the message ({error.status} {error.text or error.code})"

@@ -33,7 +33,7 @@ from ainews.schedule import (
     parse_timezone,
     timezone_names,
 )
-from ainews.store.digests import NO_FILTERS, Digest, DigestStyle
+from ainews.store.digests import NO_FILTERS, ChannelKind, Digest, DigestStyle
 from ainews.tree import UserFacingError
 
 if TYPE_CHECKING:
@@ -42,6 +42,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Interaction = discord.Interaction["NewsBot"]
+#: Where a digest can go: a text or announcement channel, a forum (a post each time) or a thread.
+DigestChannel = discord.TextChannel | discord.ForumChannel | discord.Thread
 #: The scheduler looks at what is due at least this often, whatever it expects.
 SCHEDULER_MAX_SLEEP = 15.0
 DEFAULT_SCHEDULE = Schedule(time(9, 0), "UTC", frozenset(range(7)))
@@ -126,12 +128,13 @@ class DigestCommands(
         backfill="Post this many recent articles now (0-10, default 0)",
         role="A role to ping with each digest (default: none; /digest mention changes it)",
         style="cards (one card an article, default) or compact (one list of headlines)",
+        publish="In an announcement channel: publish each digest to the servers following it",
     )
     async def subscribe(
         self,
         interaction: Interaction,
         topic: Topic,
-        channel: discord.TextChannel | None = None,
+        channel: DigestChannel | None = None,
         time: str | None = None,
         timezone: str | None = None,
         days: str | None = None,
@@ -139,9 +142,16 @@ class DigestCommands(
         backfill: app_commands.Range[int, 0, 10] = 0,
         role: discord.Role | None = None,
         style: DigestStyle | None = None,
+        publish: bool | None = None,
     ) -> None:
         assert interaction.guild_id is not None
         target = self.target_channel(interaction, channel)
+        kind = channel_kind(channel or interaction.channel)
+        if publish and kind != "announcement":
+            raise UserFacingError(
+                "Only an announcement channel's messages can be published: leave `publish` out, "
+                "or choose an announcement channel."
+            )
         if role is not None:
             self.check_role_can_ping(role, target)
         current = await self.digests.get(target)
@@ -168,6 +178,9 @@ class DigestCommands(
             await self.digests.set_mention_role(target, role.id)
         if style is not None:
             await self.digests.set_style(target, style)
+        await self.digests.set_kind(target, kind)
+        if publish is not None:
+            await self.digests.set_publish(target, publish)
         digest = await self.digests.get(target)
         assert digest is not None
         self.scheduler_wake()
@@ -203,7 +216,7 @@ class DigestCommands(
         topic="The topic to stop", channel="The digest's channel (default: this one)"
     )
     async def unsubscribe(
-        self, interaction: Interaction, topic: str, channel: discord.TextChannel | None = None
+        self, interaction: Interaction, topic: str, channel: DigestChannel | None = None
     ) -> None:
         target = self.target_channel(interaction, channel)
         key = " ".join(topic.split()).casefold()
@@ -251,6 +264,14 @@ class DigestCommands(
             notes = []
             if digest.mention_role_id is not None:
                 notes.append(self.ping_note(digest))
+            if digest.kind == "forum":
+                notes.append("A forum post each time")
+            if digest.publish:
+                notes.append(
+                    f"⚠️ Publishing: {digest.publish_problem}"
+                    if digest.publish_problem
+                    else "Published to following servers"
+                )
             if digest.filters.active:
                 held_back = (await self.deliverer.plan(digest)).held_back
                 notes.append(
@@ -270,9 +291,7 @@ class DigestCommands(
         name="preview", description="Show exactly what the next digest would post now"
     )
     @app_commands.describe(channel="The digest's channel (default: this one)")
-    async def preview(
-        self, interaction: Interaction, channel: discord.TextChannel | None = None
-    ) -> None:
+    async def preview(self, interaction: Interaction, channel: DigestChannel | None = None) -> None:
         digest = await self.existing_digest(interaction, channel)
         plan = await self.deliverer.plan(digest)
         parts = plan.parts
@@ -301,7 +320,7 @@ class DigestCommands(
     async def mention(
         self,
         interaction: Interaction,
-        channel: discord.TextChannel | None = None,
+        channel: DigestChannel | None = None,
         role: discord.Role | None = None,
     ) -> None:
         digest = await self.existing_digest(interaction, channel)
@@ -327,7 +346,7 @@ class DigestCommands(
     async def filter(
         self,
         interaction: Interaction,
-        channel: discord.TextChannel | None = None,
+        channel: DigestChannel | None = None,
         include: app_commands.Range[str, 1, 1000] | None = None,
         exclude: app_commands.Range[str, 1, 1000] | None = None,
         providers_excluded: app_commands.Range[str, 1, 1000] | None = None,
@@ -356,9 +375,7 @@ class DigestCommands(
 
     @app_commands.command(name="pause", description="Stop a digest for now, keeping its settings")
     @app_commands.describe(channel="The digest's channel (default: this one)")
-    async def pause(
-        self, interaction: Interaction, channel: discord.TextChannel | None = None
-    ) -> None:
+    async def pause(self, interaction: Interaction, channel: DigestChannel | None = None) -> None:
         digest = await self.existing_digest(interaction, channel)
         await self.digests.set_paused(digest.channel_id, True)
         self.scheduler_wake()
@@ -369,9 +386,7 @@ class DigestCommands(
 
     @app_commands.command(name="resume", description="Start a paused digest again")
     @app_commands.describe(channel="The digest's channel (default: this one)")
-    async def resume(
-        self, interaction: Interaction, channel: discord.TextChannel | None = None
-    ) -> None:
+    async def resume(self, interaction: Interaction, channel: DigestChannel | None = None) -> None:
         digest = await self.existing_digest(interaction, channel)
         next_run = next_run_after(digest.schedule, self.bot.clock())
         await self.digests.set_paused(digest.channel_id, False, next_run)
@@ -383,9 +398,7 @@ class DigestCommands(
 
     @app_commands.command(name="now", description="Deliver a channel's digest now")
     @app_commands.describe(channel="The digest's channel (default: this one)")
-    async def now(
-        self, interaction: Interaction, channel: discord.TextChannel | None = None
-    ) -> None:
+    async def now(self, interaction: Interaction, channel: DigestChannel | None = None) -> None:
         digest = await self.existing_digest(interaction, channel)
         await interaction.response.defer(ephemeral=True, thinking=True)
         result = await self.deliverer.deliver(digest, scheduled=False)
@@ -396,9 +409,7 @@ class DigestCommands(
 
     # Helpers ----------------------------------------------------------------------------------
 
-    def target_channel(
-        self, interaction: Interaction, channel: discord.abc.GuildChannel | None
-    ) -> int:
+    def target_channel(self, interaction: Interaction, channel: DigestChannel | None) -> int:
         if channel is not None:
             return channel.id
         assert interaction.channel_id is not None
@@ -428,13 +439,24 @@ class DigestCommands(
         return getattr(channel, "name", str(channel_id))
 
     async def existing_digest(
-        self, interaction: Interaction, channel: discord.TextChannel | None
+        self, interaction: Interaction, channel: DigestChannel | None
     ) -> Digest:
         target = self.target_channel(interaction, channel)
         digest = await self.digests.get(target)
         if digest is None:
             raise UserFacingError(f"<#{target}> has no digest. Start one with `/digest subscribe`.")
         return digest
+
+
+def channel_kind(channel: object) -> ChannelKind:
+    """What kind of digest target ``channel`` is."""
+    if isinstance(channel, discord.ForumChannel):
+        return "forum"
+    if isinstance(channel, discord.Thread):
+        return "thread"
+    if isinstance(channel, discord.TextChannel) and channel.is_news():
+        return "announcement"
+    return "text"
 
 
 def role_ping_problem(role: discord.Role, channel: object) -> str | None:

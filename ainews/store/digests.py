@@ -18,6 +18,8 @@ from ainews.store.ledger import PostedArticle, insert_posted
 
 DigestStatus = Literal["active", "failing", "inactive"]
 DigestStyle = Literal["cards", "compact"]
+#: What a digest's channel is: a forum gets a new post each time, the others messages.
+ChannelKind = Literal["text", "announcement", "forum", "thread"]
 NO_FILTERS = DigestFilter()
 #: Overflow counts stop here ("+1000 more"): counting every unposted article of a huge topic
 #: would cost more than the number is worth.
@@ -42,6 +44,8 @@ class Digest:
     style: DigestStyle = "cards"
     paused: bool = False
     publish: bool = False
+    kind: ChannelKind = "text"
+    publish_problem: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +69,16 @@ class PostedDigest:
 
 
 @dataclass(frozen=True, slots=True)
+class ForumPost:
+    """The post a forum digest makes: its title, the topics its tags are chosen by, and (once
+    the first part created it) the post's id, which later parts go into."""
+
+    title: str
+    topics: tuple[str, ...]
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class PendingDelivery:
     id: int
     channel_id: int
@@ -79,13 +93,19 @@ class PendingDelivery:
     #: Its messages are after this message id in the channel (None: a delivery of an older
     #: release, resolved from the channel's last 100 messages).
     history_after: int | None = None
+    kind: ChannelKind = "text"
+    #: Each message is published to the servers following the (announcement) channel.
+    publish: bool = False
+    #: A forum digest: its post's title and topics, and the post once created.
+    post: ForumPost | None = None
 
 
 _DIGEST_COLUMNS = (
     "d.channel_id, d.guild_id, d.local_time, d.timezone, d.days, d.max_items, d.next_run_at,"
     " d.status, d.failure, d.failure_notified, d.notify_channel_id, d.last_delivered_at,"
     " (SELECT group_concat(topic_key, char(31)) FROM digest_topics"
-    " WHERE channel_id = d.channel_id), d.filters, d.mention_role_id, d.style, d.paused, d.publish"
+    " WHERE channel_id = d.channel_id), d.filters, d.mention_role_id, d.style, d.paused, d.publish,"
+    " d.kind, d.publish_problem"
 )
 
 
@@ -193,7 +213,13 @@ class DigestRepository:
         await self._update(channel_id, "style = ?", (style,))
 
     async def set_publish(self, channel_id: int, publish: bool) -> None:
-        await self._update(channel_id, "publish = ?", (int(publish),))
+        await self._update(channel_id, "publish = ?, publish_problem = NULL", (int(publish),))
+
+    async def set_kind(self, channel_id: int, kind: ChannelKind) -> None:
+        await self._update(channel_id, "kind = ?", (kind,))
+
+    async def set_publish_problem(self, channel_id: int, problem: str | None) -> None:
+        await self._update(channel_id, "publish_problem = ?", (problem,))
 
     async def set_paused(
         self, channel_id: int, paused: bool, next_run_at: datetime | None = None
@@ -289,14 +315,17 @@ class DigestRepository:
         next_run_at: datetime | None,
         mention_role_id: int | None = None,
         history_after: int | None = None,
+        kind: ChannelKind = "text",
+        publish: bool = False,
+        post: ForumPost | None = None,
     ) -> PendingDelivery:
         """Record the intent to deliver ``parts`` (and, for a scheduled run, claim it by moving
         the schedule on) in one transaction, before anything is sent."""
         async with self.database.transaction() as db:
             cursor = await db.execute(
                 "INSERT INTO deliveries (channel_id, guild_id, marker, state, contents, created_at,"
-                " style, mention_role_id, history_after)"
-                " VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?)",
+                " style, mention_role_id, history_after, kind, publish, post_title, post_topics)"
+                " VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     channel_id,
                     guild_id,
@@ -306,6 +335,10 @@ class DigestRepository:
                     parts[0].style if parts else "cards",
                     mention_role_id,
                     history_after,
+                    kind,
+                    int(publish),
+                    post.title if post else None,
+                    json.dumps(post.topics) if post else None,
                 ),
             )
             delivery_id = cursor.lastrowid
@@ -335,6 +368,9 @@ class DigestRepository:
             from_timestamp(to_timestamp(now)),
             mention_role_id,
             history_after,
+            kind,
+            publish,
+            post,
         )
 
     async def pending_deliveries(
@@ -353,7 +389,8 @@ class DigestRepository:
         async with db.execute(
             "SELECT d.id, d.channel_id, d.guild_id, d.marker, d.attempts, d.contents,"
             " (SELECT group_concat(part) FROM delivery_parts WHERE delivery_id = d.id),"
-            " d.created_at, d.style, d.mention_role_id, d.history_after"
+            " d.created_at, d.style, d.mention_role_id, d.history_after, d.kind, d.publish,"
+            " d.post_title, d.post_topics, d.post_id"
             f" FROM deliveries AS d {where} ORDER BY d.id",
             params,
         ) as cursor:
@@ -361,7 +398,8 @@ class DigestRepository:
         pending = []
         for row in rows:
             delivery_id, channel, guild, marker, attempts, contents, sent = row[:7]
-            created_at, style, mention_role_id, history_after = row[7:]
+            created_at, style, mention_role_id, history_after, kind, publish = row[7:13]
+            post_title, post_topics, post_id = row[13:]
             async with db.execute(
                 "SELECT i.part, a.data, i.story_id FROM delivery_items AS i"
                 " JOIN articles AS a ON a.id = i.article_id WHERE i.delivery_id = ?"
@@ -395,6 +433,11 @@ class DigestRepository:
                     from_timestamp(created_at),
                     mention_role_id,
                     history_after,
+                    kind,
+                    bool(publish),
+                    ForumPost(post_title, tuple(json.loads(post_topics)), post_id)
+                    if post_title is not None
+                    else None,
                 )
             )
         return pending
@@ -420,6 +463,13 @@ class DigestRepository:
                 ],
                 source="digest",
                 posted_at=posted_at,
+            )
+
+    async def record_post(self, delivery_id: int, post_id: int) -> None:
+        """A forum digest's first part created its post: later parts go into it."""
+        async with self.database.transaction() as db:
+            await db.execute(
+                "UPDATE deliveries SET post_id = ? WHERE id = ?", (post_id, delivery_id)
             )
 
     async def finish_delivery(
@@ -544,6 +594,8 @@ class DigestRepository:
                 style=row[15],
                 paused=bool(row[16]),
                 publish=bool(row[17]),
+                kind=row[18],
+                publish_problem=row[19],
             )
             for row in rows
         ]

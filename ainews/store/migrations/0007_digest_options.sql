@@ -7,11 +7,20 @@ ALTER TABLE digests ADD COLUMN style TEXT NOT NULL DEFAULT 'cards'
     CHECK (style IN ('cards', 'compact'));
 ALTER TABLE digests ADD COLUMN paused INTEGER NOT NULL DEFAULT 0;  -- kept, not scheduled
 ALTER TABLE digests ADD COLUMN publish INTEGER NOT NULL DEFAULT 0; -- crosspost (announcements)
+-- What the channel is: a forum digest is a new post each time, the others a message.
+ALTER TABLE digests ADD COLUMN kind TEXT NOT NULL DEFAULT 'text'
+    CHECK (kind IN ('text', 'announcement', 'forum', 'thread'));
+ALTER TABLE digests ADD COLUMN publish_problem TEXT;               -- why the last publish failed
 
 -- A delivery is sent again (after a crash or a failure) exactly as it was planned.
 ALTER TABLE deliveries ADD COLUMN mention_role_id INTEGER;
 ALTER TABLE deliveries ADD COLUMN style TEXT NOT NULL DEFAULT 'cards';
--- Where its later parts go: a forum digest's post (a thread), once its first part created it.
+ALTER TABLE deliveries ADD COLUMN kind TEXT NOT NULL DEFAULT 'text';
+ALTER TABLE deliveries ADD COLUMN publish INTEGER NOT NULL DEFAULT 0;
+-- A forum digest's post: its title and topics (for the forum's tags), and once its first part
+-- created it, the post (a thread) its later parts go into.
+ALTER TABLE deliveries ADD COLUMN post_title TEXT;
+ALTER TABLE deliveries ADD COLUMN post_topics TEXT;                -- JSON list of topic names
 ALTER TABLE deliveries ADD COLUMN post_id INTEGER;
 
 DROP INDEX digests_due;
