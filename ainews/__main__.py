@@ -98,11 +98,13 @@ Exit codes:
     ),
     "run": (
         "Run the bot: index NEWS_DIR, register the slash commands (only when they changed), "
-        "connect to Discord, rescan NEWS_DIR every NEWS_RESCAN_SECONDS and deliver digests. Stop "
-        "it with Ctrl-C or SIGTERM: no new delivery starts, those under way get 10 s.",
+        "connect to Discord, pick up changed article files within about a second (NEWS_WATCH, "
+        "on by default), rescan NEWS_DIR every NEWS_RESCAN_SECONDS and deliver digests. Stop it "
+        "with Ctrl-C or SIGTERM: no new delivery starts, those under way get 10 s.",
         f"""Settings: DISCORD_TOKEN (required), NEWS_DIR (must exist; unset: the bundled sample
-corpus, with a warning), DATABASE_PATH, COMMAND_GUILD_IDS, NEWS_RESCAN_SECONDS, LOG_LEVEL,
-DISCORD_API_BASE, DISCORD_GATEWAY_URL. {SETTINGS_WHERE} Logs go to stderr, one line each.
+corpus, with a warning), DATABASE_PATH, COMMAND_GUILD_IDS, NEWS_RESCAN_SECONDS, NEWS_WATCH,
+LOG_LEVEL, DISCORD_API_BASE, DISCORD_GATEWAY_URL. {SETTINGS_WHERE} Logs go to stderr, one line
+each.
 
 Exit codes:
   0    stopped by SIGTERM or Ctrl-C
@@ -112,23 +114,25 @@ Exit codes:
     "ingest": (
         "Index the article files under PATH (default: NEWS_DIR) into the database, "
         "incrementally: new and changed files are parsed, unchanged ones skipped, gone ones "
-        "withdrawn. Each rejected file is named with a one-line reason.",
+        "withdrawn. Each rejected file is named with a one-line reason, and each image or "
+        "related item dropped from a kept article with a warning.",
         f"""Settings: DATABASE_PATH (created if needed), NEWS_DIR (when PATH is not given).
 {SETTINGS_WHERE}
 
 Exit codes:
-  0    all files indexed
+  0    all files indexed (warnings alone do not change this)
   1    some files rejected (the rest indexed)
   2    a usage error, a bad setting, or PATH (or NEWS_DIR) unreadable
   130  interrupted (Ctrl-C): what was saved stays, the rest is indexed by the next run""",
     ),
     "check": (
         "Validate article files as ingest would, writing nothing: each rejected file is named "
-        "with a one-line reason.",
+        "with a one-line reason, and each image or related item ingest would drop with a "
+        "warning.",
         """Settings: none (.env is not read), so a curator can check files anywhere.
 
 Exit codes:
-  0    every file is valid
+  0    every file is valid (warnings alone do not change this)
   1    some files rejected
   2    a usage error or PATH unreadable
   130  interrupted (Ctrl-C)""",
