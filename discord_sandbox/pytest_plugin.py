@@ -11,7 +11,9 @@ Fixtures:
   Override it in a conftest or module, or per test with
   ``@pytest.mark.parametrize("sandbox_config", [SandboxConfig(interaction_deadline=0.3)])``.
 - ``sandbox``: a started :class:`Sandbox`, stopped after the test. The test fails if the sandbox
-  itself raised (see ``Counters.internal_errors``).
+  itself raised (see ``Counters.internal_errors``), or if the bot sent a message whose body let
+  someone ping whom the test did not declare with ``sandbox.expect_pings(...)`` (see
+  ``Counters.mention_violations``).
 
 A bot fixture builds on them with :func:`run_client`, which shuts down in the right order
 (``client.close()``, the start task, then the fixture stops the server)::
@@ -56,3 +58,9 @@ if importlib.util.find_spec("pytest_asyncio") is not None:
             first = running.counters.internal_errors[0]
             count = len(running.counters.internal_errors)
             raise RuntimeError(f"the sandbox failed internally {count} time(s)") from first
+        if running.counters.mention_violations:
+            listed = "\n".join(f"  {v}" for v in running.counters.mention_violations)
+            raise AssertionError(
+                "the bot sent messages that could ping more than the test expected "
+                f"(declare expected pings with sandbox.expect_pings):\n{listed}"
+            )
