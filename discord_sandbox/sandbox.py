@@ -11,6 +11,25 @@ Usage::
             result = await sandbox.invoke("digest subscribe", member=admin, channel=news,
                                           options={"topic": "llm", "channel": news})
             assert result.ephemeral and "Subscribed" in (result.content or "")
+
+Digest targets beyond text channels, and pings::
+
+    forum = sandbox.create_forum(guild, "digests", tags=["llm", "chips"], require_tag=True)
+    [post] = sandbox.forum_posts(forum)           # after the bot's POST /channels/{forum}/threads
+    post.applied_tags == [forum.tag("llm").id]    # post.messages[0].id == post.id (the starter)
+    thread = sandbox.create_thread(news, "weekly", archived=True)  # or locked=True
+    sandbox.update_thread(thread, archived=False, locked=True)      # a moderator's THREAD_UPDATE
+    announcements = sandbox.create_channel(guild, "announcements", type=ChannelType.ANNOUNCEMENT)
+    sandbox.crossposts(announcements)             # the messages the bot published, in order
+    fans = sandbox.create_role(guild, "llm-fans", mentionable=True)
+    sandbox.give_role(guild.bot_member, sandbox.create_role(
+        guild, "mods", permissions=Permission.MENTION_EVERYONE))  # or set_bot_permissions
+    sandbox.expect_pings(fans)                    # the bot may ping this role; nothing else
+    message.pinged == Mentions(roles=frozenset({fans.id}))        # who was notified
+    sandbox.counters.mention_violations           # bodies that let more ping: fail the test
+
+A test that provokes a violation on purpose asserts on ``counters.mention_violations`` and clears
+it, since the ``sandbox`` fixture fails a test that leaves one.
 """
 
 from __future__ import annotations
@@ -80,7 +99,9 @@ class Sandbox:
     Point discord.py at :attr:`api_base` and :attr:`gateway_url` (``run_client`` does) and log
     in with :attr:`token`. Build the world with ``create_*``; act as users with :meth:`invoke`,
     :meth:`autocomplete` and :meth:`click`; read what the bot did with :meth:`channel_messages`,
-    :meth:`registered_commands` and :attr:`counters`; break things with :attr:`faults`
+    :meth:`forum_posts`, :meth:`threads`, :meth:`crossposts`, :meth:`pinged`,
+    :meth:`registered_commands` and :attr:`counters`; declare the pings the bot may send with
+    :meth:`expect_pings`; break things with :attr:`faults`
     (latency, errors before or after a request takes effect, requests held at the edge),
     :meth:`drop_gateway` and :meth:`invalidate_session`.
     """

@@ -10,6 +10,7 @@ from discord.http import Route
 
 from discord_sandbox import Permission, Sandbox, run_client
 from discord_sandbox.mentions import Mentions
+from discord_sandbox.pytest_plugin import raise_for_problems
 
 
 async def _post(bot, channel_id: int, body: dict[str, Any]) -> Any:
@@ -170,3 +171,12 @@ async def test_an_unknown_parse_kind_is_refused(sandbox: Sandbox, world, bot) ->
             body = {"content": "hi", "allowed_mentions": {"parse": ["channels"]}}
             await _post(bot, world.news.id, body)
     assert refused.value.code == 50035 and "allowed_mentions.parse.0" in refused.value.text
+
+
+async def test_a_violation_fails_the_fixture_check(sandbox: Sandbox, world, bot) -> None:
+    async with run_client(sandbox, bot):
+        await bot.get_channel(world.news.id).send("@here the digest")
+    with pytest.raises(AssertionError, match="lets @everyone ping"):
+        raise_for_problems(sandbox)
+    sandbox.counters.mention_violations.clear()
+    raise_for_problems(sandbox)  # what the fixture runs after the test: now clean
