@@ -15,14 +15,17 @@ class RateLimits:
     """Request budgets, each ``limit`` requests per ``window`` seconds.
 
     ``global_*`` is per bot token (interaction endpoints are exempt); ``channel_messages_*`` is
-    the bucket for posting in one channel; ``route_*`` is every other route, per route and
-    major parameter (channel, guild, webhook or interaction).
+    the bucket for posting in one channel; ``crosspost_*`` the publishes from one announcement
+    channel (Discord: 10 an hour, a limit its headers do not show); ``route_*`` is every other
+    route, per route and major parameter (channel, guild, webhook or interaction).
     """
 
     global_limit: int = 50
     global_window: float = 1.0
     channel_messages_limit: int = 5
     channel_messages_window: float = 5.0
+    crosspost_limit: int = 10
+    crosspost_window: float = 3600.0
     route_limit: int = 50
     route_window: float = 1.0
 

@@ -6,6 +6,8 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 
+from discord_sandbox.mentions import MentionViolation
+
 _log = logging.getLogger(__name__)
 
 INVALID_STATUSES = frozenset({401, 403, 429})
@@ -25,6 +27,11 @@ class Counters:
     internal_errors: list[Exception] = field(default_factory=list)
     """Exceptions inside the sandbox itself (its bugs, not the bot's); the pytest fixture fails
     the test when there are any."""
+    mention_violations: list[MentionViolation] = field(default_factory=list)
+    """Messages whose body let someone ping (a user, a role, ``@everyone``/``@here`` mentioned in
+    the content and not filtered out by ``allowed_mentions``) whom the test did not declare with
+    ``Sandbox.expect_pings``, whether or not the ping happened. The pytest fixture fails the test
+    when there are any; a test that provokes one on purpose asserts on it and clears the list."""
 
     def record(self, route: str, status: int) -> None:
         """Count one answered request (``route`` is ``"METHOD /template"``)."""

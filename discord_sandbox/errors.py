@@ -101,3 +101,36 @@ def invalid_json() -> ApiError:
 def invalid_form_body(errors: dict[str, Any]) -> ApiError:
     """400 50035 with Discord's nested ``errors`` tree."""
     return ApiError(400, 50035, "Invalid Form Body", errors)
+
+
+def unknown_tag() -> ApiError:
+    """400 10087: a forum post's ``applied_tags`` names a tag the forum does not have (Discord's
+    answer is not documented; the sandbox refuses so that a wrong tag id is noticed)."""
+    return ApiError(400, 10087, "Unknown Tag")
+
+
+def already_crossposted() -> ApiError:
+    """400 40033: the message was published already."""
+    return ApiError(400, 40033, "This message has already been crossposted")
+
+
+def cannot_send_in_forum() -> ApiError:
+    """400 40058: a forum takes posts (``POST /channels/{id}/threads``), not messages."""
+    return ApiError(400, 40058, "Cannot send a message in a forum channel")
+
+
+def tag_required() -> ApiError:
+    """400 40067: a forum with REQUIRE_TAG refuses a post without a tag."""
+    return ApiError(400, 40067, "A tag is required to create a forum post in this channel")
+
+
+def wrong_channel_type() -> ApiError:
+    """400 50024: e.g. crossposting outside an announcement channel."""
+    return ApiError(400, 50024, "Cannot execute action on this channel type")
+
+
+def archived_thread() -> ApiError:
+    """400 50083: an operation on an archived thread (editing a message in it), or posting in a
+    locked thread without Manage Threads, which Discord answers with this code too
+    (discord/discord-api-docs#6884)."""
+    return ApiError(400, 50083, "Thread is archived")

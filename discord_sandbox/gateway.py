@@ -19,7 +19,7 @@ from aiohttp import WSMsgType, web
 
 from discord_sandbox.config import PRIVILEGED_INTENTS, SandboxConfig
 from discord_sandbox.counters import Counters
-from discord_sandbox.state import Json, Message, World
+from discord_sandbox.state import Channel, Json, Message, World
 
 MAX_REPLAY = 1000
 """Dispatches kept per session for RESUME; an older sequence gets an invalid session."""
@@ -45,6 +45,7 @@ class Intent(enum.IntFlag):
     """The intents that gate events the sandbox sends."""
 
     GUILDS = 1 << 0
+    GUILD_MEMBERS = 1 << 1
     GUILD_MESSAGES = 1 << 9
 
 
@@ -151,6 +152,24 @@ class Gateway:
             ids = {"id": str(message.id), "channel_id": str(message.channel.id)}
             data = ids | {"guild_id": str(message.channel.guild.id)}
             self.dispatch("MESSAGE_DELETE", data, Intent.GUILD_MESSAGES)
+
+    def thread_created(self, thread: Channel) -> None:
+        """THREAD_CREATE for a thread just created (``newly_created``, as Discord marks it)."""
+        self.dispatch("THREAD_CREATE", thread.to_payload() | {"newly_created": True}, Intent.GUILDS)
+
+    def thread_updated(self, thread: Channel) -> None:
+        """THREAD_UPDATE after a thread changed (archived, unarchived, locked, renamed...)."""
+        self.dispatch("THREAD_UPDATE", thread.to_payload(), Intent.GUILDS)
+
+    def thread_deleted(self, thread: Channel) -> None:
+        """THREAD_DELETE: the id, guild, parent and type of the deleted thread."""
+        data = {
+            "id": str(thread.id),
+            "guild_id": str(thread.guild.id),
+            "parent_id": None if thread.parent is None else str(thread.parent.id),
+            "type": int(thread.type),
+        }
+        self.dispatch("THREAD_DELETE", data, Intent.GUILDS)
 
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
         """The aiohttp handler for ``GET /gateway``."""

@@ -336,9 +336,12 @@ class Interactions:
         return message
 
     def _edit(self, message: Message, body: Mapping[str, Any], uploads: Sequence[Upload]) -> None:
+        filled = message.loading
         message.apply(body, uploads, self.world)
         message.flags &= ~FLAG_LOADING
         message.edited_at = now()
+        if filled:
+            self.world.message_sent(message)  # a deferred response notifies when it is filled
         self.gateway.message_updated(message)
 
     def _webhook(self, application_id: int, token: str) -> InteractionResult:

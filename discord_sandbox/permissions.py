@@ -26,6 +26,10 @@ class Permission(enum.IntFlag):
     MENTION_EVERYONE = 1 << 17
     USE_EXTERNAL_EMOJIS = 1 << 18
     USE_APPLICATION_COMMANDS = 1 << 31
+    MANAGE_THREADS = 1 << 34
+    CREATE_PUBLIC_THREADS = 1 << 35
+    CREATE_PRIVATE_THREADS = 1 << 36
+    SEND_MESSAGES_IN_THREADS = 1 << 38
 
     @classmethod
     def everyone_default(cls) -> Permission:
@@ -39,6 +43,9 @@ class Permission(enum.IntFlag):
             | cls.ADD_REACTIONS
             | cls.USE_EXTERNAL_EMOJIS
             | cls.USE_APPLICATION_COMMANDS
+            | cls.CREATE_PUBLIC_THREADS
+            | cls.CREATE_PRIVATE_THREADS
+            | cls.SEND_MESSAGES_IN_THREADS
         )
 
 

@@ -11,7 +11,9 @@ Fixtures:
   Override it in a conftest or module, or per test with
   ``@pytest.mark.parametrize("sandbox_config", [SandboxConfig(interaction_deadline=0.3)])``.
 - ``sandbox``: a started :class:`Sandbox`, stopped after the test. The test fails if the sandbox
-  itself raised (see ``Counters.internal_errors``).
+  itself raised (see ``Counters.internal_errors``), or if the bot sent a message whose body let
+  someone ping whom the test did not declare with ``sandbox.expect_pings(...)`` (see
+  ``Counters.mention_violations``).
 
 A bot fixture builds on them with :func:`run_client`, which shuts down in the right order
 (``client.close()``, the start task, then the fixture stops the server)::
@@ -37,7 +39,25 @@ import pytest
 from discord_sandbox.config import SandboxConfig
 from discord_sandbox.sandbox import Sandbox
 
-__all__ = ["sandbox", "sandbox_config"]
+__all__ = ["raise_for_problems", "sandbox", "sandbox_config"]
+
+
+def raise_for_problems(sandbox: Sandbox) -> None:
+    """What the ``sandbox`` fixture checks after a test: that the sandbox did not fail
+    internally (RuntimeError) and that no message could ping more than the test expected
+    (AssertionError listing them)."""
+    counters = sandbox.counters
+    if counters.internal_errors:
+        first = counters.internal_errors[0]
+        count = len(counters.internal_errors)
+        raise RuntimeError(f"the sandbox failed internally {count} time(s)") from first
+    if counters.mention_violations:
+        listed = "\n".join(f"  {violation}" for violation in counters.mention_violations)
+        raise AssertionError(
+            "the bot sent messages that could ping more than the test expected "
+            f"(declare expected pings with sandbox.expect_pings):\n{listed}"
+        )
+
 
 if importlib.util.find_spec("pytest_asyncio") is not None:
     import pytest_asyncio
@@ -52,7 +72,4 @@ if importlib.util.find_spec("pytest_asyncio") is not None:
         """A started sandbox, stopped after the test (after any ``run_client`` block closed)."""
         async with Sandbox(sandbox_config) as running:
             yield running
-        if running.counters.internal_errors:
-            first = running.counters.internal_errors[0]
-            count = len(running.counters.internal_errors)
-            raise RuntimeError(f"the sandbox failed internally {count} time(s)") from first
+        raise_for_problems(running)

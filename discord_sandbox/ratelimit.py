@@ -1,4 +1,5 @@
-"""Discord's rate limits: a global budget per bot token and fixed-window route buckets.
+"""Discord's rate limits: a global budget per bot token, fixed-window route buckets, and the
+hourly publish limit of announcement channels.
 
 :meth:`RateLimiter.check` decides one request: it either spends from the buckets and returns
 the ``X-RateLimit-*`` headers to send, or returns a 429 verdict shaped like Discord's.
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from discord_sandbox.config import Clock, RateLimits
 
 CHANNEL_MESSAGES_ROUTE = "POST /channels/{channel_id}/messages"
+CROSSPOST_ROUTE = "POST /channels/{channel_id}/messages/{message_id}/crosspost"
 
 
 class Bucket:
@@ -67,6 +69,7 @@ class RateLimiter:
         self._clock = clock
         self._global: dict[str, Bucket] = {}
         self._routes: dict[tuple[str, str], Bucket] = {}
+        self._publishes: dict[str, Bucket] = {}
 
     def check(self, route: str, major: str, token: str | None) -> Verdict:
         """Spend for ``route`` (``"METHOD /template"``) on ``major``; ``token`` None is exempt."""
@@ -95,6 +98,8 @@ class RateLimiter:
             "X-RateLimit-Reset-After": f"{reset_after:.3f}",
             "X-RateLimit-Bucket": bucket_hash(route),
         }
+        if allowed and route == CROSSPOST_ROUTE:
+            return self._publish(major, headers)
         if allowed:
             return Verdict(headers)
         headers |= {
@@ -103,6 +108,25 @@ class RateLimiter:
             "Via": "1.1 google",
         }
         return Verdict(headers, reset_after)
+
+    def _publish(self, channel: str, headers: dict[str, str]) -> Verdict:
+        """The publish limit of one announcement channel (``crosspost_*``, Discord: 10 an hour).
+
+        Discord does not show it in the route's headers (those are the route's ordinary bucket,
+        with requests remaining): past it, the answer is a 429 with ``X-RateLimit-Scope: shared``
+        and the real wait only in the body's ``retry_after`` (discord.py then sleeps that long
+        and retries, or raises ``RateLimited`` past ``max_ratelimit_timeout``).
+        """
+        budget = self._publishes.get(channel)
+        if budget is None:
+            limits = self.limits
+            budget = Bucket(limits.crosspost_limit, limits.crosspost_window, self._clock)
+            self._publishes[channel] = budget
+        if budget.take():
+            return Verdict(headers)
+        retry = round(budget.reset_after(), 3)
+        shared = {"Retry-After": str(math.ceil(retry)), "X-RateLimit-Scope": "shared"}
+        return Verdict(headers | shared | {"Via": "1.1 google"}, retry)
 
     def _route_bucket(self, route: str, major: str) -> Bucket:
         key = (route, major)

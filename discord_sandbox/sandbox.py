@@ -11,12 +11,31 @@ Usage::
             result = await sandbox.invoke("digest subscribe", member=admin, channel=news,
                                           options={"topic": "llm", "channel": news})
             assert result.ephemeral and "Subscribed" in (result.content or "")
+
+Digest targets beyond text channels, and pings::
+
+    forum = sandbox.create_forum(guild, "digests", tags=["llm", "chips"], require_tag=True)
+    [post] = sandbox.forum_posts(forum)           # after the bot's POST /channels/{forum}/threads
+    post.applied_tags == [forum.tag("llm").id]    # post.messages[0].id == post.id (the starter)
+    thread = sandbox.create_thread(news, "weekly", archived=True)  # or locked=True
+    sandbox.update_thread(thread, archived=False, locked=True)      # a moderator's THREAD_UPDATE
+    announcements = sandbox.create_channel(guild, "announcements", type=ChannelType.ANNOUNCEMENT)
+    sandbox.crossposts(announcements)             # the messages the bot published, in order
+    fans = sandbox.create_role(guild, "llm-fans", mentionable=True)
+    sandbox.give_role(guild.bot_member, sandbox.create_role(
+        guild, "mods", permissions=Permission.MENTION_EVERYONE))  # or set_bot_permissions
+    sandbox.expect_pings(fans)                    # the bot may ping this role; nothing else
+    message.pinged == Mentions(roles=frozenset({fans.id}))        # who was notified
+    sandbox.counters.mention_violations           # bodies that let more ping: fail the test
+
+A test that provokes a violation on purpose asserts on ``counters.mention_violations`` and clears
+it, since the ``sandbox`` fixture fails a test that leaves one.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import TracebackType
 
 from aiohttp import web
@@ -33,20 +52,26 @@ from discord_sandbox.errors import SandboxUsageError
 from discord_sandbox.faults import Faults
 from discord_sandbox.gateway import Gateway, Intent
 from discord_sandbox.interactions import InteractionResult, Interactions, InteractionType
+from discord_sandbox.mentions import Mentions
 from discord_sandbox.permissions import Permission
 from discord_sandbox.ratelimit import RateLimiter
 from discord_sandbox.server import API_PREFIX, GATEWAY_PATH, Api
 from discord_sandbox.state import (
+    ARCHIVE_DURATIONS,
+    CHANNEL_FLAG_REQUIRE_TAG,
     Application,
     Channel,
     ChannelType,
+    ForumTag,
     Guild,
     Json,
     Member,
     Message,
+    Role,
     User,
     World,
     new_token,
+    now,
 )
 
 BUTTON = 2
@@ -74,20 +99,23 @@ class Sandbox:
     Point discord.py at :attr:`api_base` and :attr:`gateway_url` (``run_client`` does) and log
     in with :attr:`token`. Build the world with ``create_*``; act as users with :meth:`invoke`,
     :meth:`autocomplete` and :meth:`click`; read what the bot did with :meth:`channel_messages`,
-    :meth:`registered_commands` and :attr:`counters`; break things with :attr:`faults`
+    :meth:`forum_posts`, :meth:`threads`, :meth:`crossposts`, :meth:`pinged`,
+    :meth:`registered_commands` and :attr:`counters`; declare the pings the bot may send with
+    :meth:`expect_pings`; break things with :attr:`faults`
     (latency, errors before or after a request takes effect, requests held at the edge),
     :meth:`drop_gateway` and :meth:`invalidate_session`.
     """
 
     def __init__(self, config: SandboxConfig | None = None) -> None:
         self.config = config or SandboxConfig()
+        self.counters = Counters()
         self.world = World(
             application_name=self.config.application_name,
             bot_name=self.config.bot_name,
             app_flags=self.config.application_flags,
+            counters=self.counters,
         )
         self.token = new_token(self.world.application.id)
-        self.counters = Counters()
         self.faults = Faults()
         self.gateway = Gateway(self.world, self.token, self.config, self.counters)
         self.commands = CommandRegistry(self.world.application.id, self.world.snowflakes)
@@ -187,9 +215,139 @@ class Sandbox:
         return self.world.add_member(guild, name, permissions)
 
     def delete_channel(self, channel: Channel) -> None:
-        """Delete a channel (CHANNEL_DELETE); the bot's requests to it then get 404 10003."""
+        """Delete a channel (CHANNEL_DELETE) with its threads, or a thread (THREAD_DELETE); the
+        bot's requests to it then get 404 10003."""
+        if channel.is_thread:
+            self.world.delete_channel(channel)
+            self.gateway.thread_deleted(channel)
+            return
+        payload = channel.to_payload()
         self.world.delete_channel(channel)
-        self.gateway.dispatch("CHANNEL_DELETE", channel.to_payload(), Intent.GUILDS)
+        self.gateway.dispatch("CHANNEL_DELETE", payload, Intent.GUILDS)
+
+    def create_forum(
+        self,
+        guild: Guild,
+        name: str,
+        *,
+        tags: Sequence[str | ForumTag] = (),
+        require_tag: bool = False,
+        bot_permissions: int | None = None,
+    ) -> Channel:
+        """A forum channel (type 15) with ``tags`` (names, or ``ForumTag(0, name,
+        moderated=True)`` for a tag only Manage Threads may apply; ids are assigned) and, with
+        ``require_tag``, the REQUIRE_TAG flag: posts without a tag are refused (400 40067).
+        Look a tag up with ``forum.tag(name)``."""
+        forum = self.world.create_channel(guild, name, ChannelType.FORUM, bot_permissions)
+        for tag in tags:
+            spec = ForumTag(0, tag) if isinstance(tag, str) else tag
+            spec.id = self.world.snowflakes.next()
+            forum.available_tags.append(spec)
+        forum.flags = CHANNEL_FLAG_REQUIRE_TAG if require_tag else 0
+        self.gateway.dispatch("CHANNEL_CREATE", forum.to_payload(), Intent.GUILDS)
+        return forum
+
+    def create_thread(
+        self,
+        channel: Channel,
+        name: str,
+        *,
+        archived: bool = False,
+        locked: bool = False,
+        private: bool = False,
+        tags: Sequence[str] = (),
+        starter: str | None = None,
+        auto_archive_duration: int = 1440,
+    ) -> Channel:
+        """A thread in ``channel`` started by the guild's owner: a public thread (``private``: a
+        private one) in a text channel, an announcement thread in an announcement channel, a
+        post (with ``tags``, by name) in a forum. ``starter`` is the text of its first message,
+        whose id is the thread's (a forum post always has one). THREAD_CREATE, then
+        THREAD_UPDATE when it starts ``archived`` or ``locked``."""
+        if auto_archive_duration not in ARCHIVE_DURATIONS:
+            raise SandboxUsageError(f"auto_archive_duration must be one of {ARCHIVE_DURATIONS}")
+        if channel.type is ChannelType.FORUM:
+            kind = ChannelType.PUBLIC_THREAD
+            starter = name if starter is None else starter
+        elif channel.type is ChannelType.ANNOUNCEMENT:
+            kind = ChannelType.ANNOUNCEMENT_THREAD
+        elif channel.type is ChannelType.TEXT:
+            kind = ChannelType.PRIVATE_THREAD if private else ChannelType.PUBLIC_THREAD
+        else:
+            raise SandboxUsageError(f"#{channel.name} cannot have threads")
+        owner = channel.guild.members[channel.guild.owner_id].user
+        thread = self.world.create_thread(
+            channel,
+            name,
+            kind,
+            owner=owner,
+            auto_archive_duration=auto_archive_duration,
+            applied_tags=[channel.tag(tag).id for tag in tags],
+        )
+        self.gateway.thread_created(thread)
+        if starter is not None:
+            message = self.world.create_message(
+                thread, {"content": starter}, author=owner, message_id=thread.id
+            )
+            self.gateway.message_created(message)
+        if archived or locked:
+            self.update_thread(thread, archived=archived, locked=locked)
+        return thread
+
+    def update_thread(
+        self, thread: Channel, *, archived: bool | None = None, locked: bool | None = None
+    ) -> None:
+        """Archive or unarchive, lock or unlock a thread, as a moderator would (THREAD_UPDATE)."""
+        metadata = thread.metadata
+        if metadata is None:
+            raise SandboxUsageError(f"#{thread.name} is not a thread")
+        if archived is not None and archived != metadata.archived:
+            metadata.archived = archived
+            metadata.archive_timestamp = now()
+        if locked is not None:
+            metadata.locked = locked
+        self.gateway.thread_updated(thread)
+
+    def create_role(
+        self,
+        guild: Guild,
+        name: str,
+        *,
+        permissions: int = Permission.NONE,
+        mentionable: bool = False,
+    ) -> Role:
+        """A role (GUILD_ROLE_CREATE); mentioning it pings only when it is ``mentionable`` or
+        the author has Mention Everyone in the channel."""
+        role = self.world.create_role(guild, name, permissions, mentionable=mentionable)
+        data = {"guild_id": str(guild.id), "role": role.to_payload()}
+        self.gateway.dispatch("GUILD_ROLE_CREATE", data, Intent.GUILDS)
+        return role
+
+    def set_role_mentionable(self, role: Role, mentionable: bool) -> None:
+        """Let anyone ping ``role`` (or not), as in Server Settings > Roles (GUILD_ROLE_UPDATE)."""
+        role.mentionable = mentionable
+        guild = self.world.role_guild(role)
+        data = {"guild_id": str(guild.id), "role": role.to_payload()}
+        self.gateway.dispatch("GUILD_ROLE_UPDATE", data, Intent.GUILDS)
+
+    def give_role(self, member: Member, role: Role) -> None:
+        """Give ``member`` (a person, or ``guild.bot_member``: the bot's permissions then grow
+        by the role's) a role (GUILD_MEMBER_UPDATE; for the bot itself whatever its intents)."""
+        if self.world.role_guild(role) is not member.guild:
+            raise SandboxUsageError(f"{role.name} is not a role of {member.guild.name}")
+        if role not in member.roles:
+            member.roles.append(role)
+        data = member.to_payload() | {"guild_id": str(member.guild.id)}
+        intent = None if member.user is self.world.bot else Intent.GUILD_MEMBERS
+        self.gateway.dispatch("GUILD_MEMBER_UPDATE", data, intent)
+
+    def expect_pings(self, *targets: Role | Member | User, everyone: bool = False) -> None:
+        """Declare what the bot may ping from now on: these roles and users, and with
+        ``everyone`` ``@everyone``/``@here``. Any message whose body lets anything else ping
+        is a violation (``counters.mention_violations``), which fails the test."""
+        roles = frozenset(target.id for target in targets if isinstance(target, Role))
+        users = frozenset(target.id for target in targets if not isinstance(target, Role))
+        self.world.expected_pings |= Mentions(users, roles, everyone)
 
     def delete_guild(self, guild: Guild) -> None:
         """Delete a guild (GUILD_DELETE without ``unavailable``: the bot is out of it)."""
@@ -314,8 +472,28 @@ class Sandbox:
     # -- reading what the bot did --------------------------------------------------------
 
     def channel_messages(self, channel: Channel) -> list[Message]:
-        """What the channel shows, oldest first (ephemeral messages are not in it)."""
+        """What the channel (or thread) shows, oldest first (ephemeral messages are not in it)."""
         return list(channel.messages)
+
+    def threads(self, channel: Channel) -> list[Channel]:
+        """The threads of ``channel``, archived ones included, oldest first."""
+        return self.world.threads_of(channel)
+
+    def forum_posts(self, forum: Channel) -> list[Channel]:
+        """The posts in a forum, oldest first: each a thread whose ``applied_tags`` are tag ids,
+        whose first message (same id) is the starter and whose ``messages`` are the post's."""
+        if forum.type is not ChannelType.FORUM:
+            raise SandboxUsageError(f"#{forum.name} is not a forum")
+        return self.world.threads_of(forum)
+
+    def crossposts(self, channel: Channel) -> list[Message]:
+        """The messages published from an announcement channel, in the order published."""
+        return list(channel.crossposts)
+
+    def pinged(self) -> list[Message]:
+        """Every message that pinged anyone (see ``Message.pinged``), oldest first."""
+        messages = self.world.messages.values()
+        return sorted((m for m in messages if m.pinged), key=lambda message: message.id)
 
     def registered_commands(self, guild: Guild | None = None) -> list[Json]:
         """The commands synced globally (``guild`` None) or to ``guild``."""

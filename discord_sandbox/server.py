@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from aiohttp import BodyPartReader, hdrs, web
@@ -22,24 +23,44 @@ from discord_sandbox.config import Clock
 from discord_sandbox.counters import Counters
 from discord_sandbox.errors import (
     ApiError,
+    already_crossposted,
+    archived_thread,
+    cannot_send_in_forum,
     invalid_form_body,
     invalid_json,
     missing_access,
+    missing_permissions,
+    tag_required,
     unauthorized,
     unknown_message,
+    unknown_tag,
+    wrong_channel_type,
 )
 from discord_sandbox.faults import Faults
-from discord_sandbox.gateway import Gateway
+from discord_sandbox.gateway import Gateway, Intent
 from discord_sandbox.interactions import Interactions
 from discord_sandbox.permissions import Permission
 from discord_sandbox.ratelimit import RateLimiter
-from discord_sandbox.state import ChannelType, Json, Message, Upload, World, now
-from discord_sandbox.validation import validate_message
+from discord_sandbox.state import (
+    ARCHIVE_DURATIONS,
+    CHANNEL_FLAG_REQUIRE_TAG,
+    FLAG_CROSSPOSTED,
+    Channel,
+    ChannelType,
+    Json,
+    Message,
+    Upload,
+    World,
+    now,
+)
+from discord_sandbox.validation import FormErrors, validate_message
 
 API_PREFIX = "/api/v10"
 GATEWAY_PATH = "/gateway"
 MAJOR_PARAMETERS = ("channel_id", "guild_id", "webhook_id", "interaction_id", "token")
 TEXT_CHANNELS = (ChannelType.TEXT, ChannelType.ANNOUNCEMENT, ChannelType.VOICE)
+MAX_THREAD_NAME = 100
+MAX_APPLIED_TAGS = 5
 NONCE_WINDOW = 300.0
 """Seconds during which a message nonce sent with ``enforce_nonce`` is unique ("a few minutes")."""
 
@@ -180,6 +201,17 @@ class Api:
                 self.put_commands,
             ),
             RouteSpec("GET", "/channels/{channel_id}", self.get_channel),
+            RouteSpec("PATCH", "/channels/{channel_id}", self.edit_channel),
+            RouteSpec("POST", "/channels/{channel_id}/threads", self.create_thread),
+            RouteSpec(
+                "GET", "/channels/{channel_id}/threads/archived/public", self.archived_threads
+            ),
+            RouteSpec("GET", "/guilds/{guild_id}/threads/active", self.active_threads),
+            RouteSpec(
+                "POST",
+                "/channels/{channel_id}/messages/{message_id}/crosspost",
+                self.crosspost,
+            ),
             RouteSpec("POST", "/channels/{channel_id}/typing", self.trigger_typing),
             RouteSpec("GET", "/channels/{channel_id}/messages", self.get_messages),
             RouteSpec("POST", "/channels/{channel_id}/messages", self.post_message),
@@ -326,13 +358,15 @@ class Api:
         own retry of a 500 does not post twice).
         """
         body, uploads = await read_message_body(request)
-        needs = Permission.SEND_MESSAGES
-        if body.get("embeds"):
-            needs |= Permission.EMBED_LINKS
-        if uploads:
-            needs |= Permission.ATTACH_FILES
-        channel = self.world.bot_channel(snowflake(request, "channel_id"), needs)
-        if channel.type not in TEXT_CHANNELS:
+        channel_id = snowflake(request, "channel_id")
+        target = self.world.channels.get(channel_id)
+        in_thread = target is not None and target.is_thread
+        needs = Permission.SEND_MESSAGES_IN_THREADS if in_thread else Permission.SEND_MESSAGES
+        needs |= _attachment_needs(body, uploads)
+        channel = self.world.bot_channel(channel_id, needs)
+        if channel.type is ChannelType.FORUM:
+            raise cannot_send_in_forum()
+        if channel.type not in TEXT_CHANNELS and not in_thread:
             raise ApiError(400, 50008, "Cannot send messages in a non-text channel")
         validate_message(body, files=len(uploads))
         nonce = body.get("nonce")
@@ -341,6 +375,8 @@ class Api:
             fresh = earlier is not None and self.clock() - earlier[1] < NONCE_WINDOW
             if earlier is not None and fresh and not earlier[0].deleted:
                 return json_response(earlier[0].to_payload())
+        if in_thread:
+            self._reopen_for_post(channel)
         message = self.world.create_message(channel, body, uploads)
         if nonce is not None:
             self._nonces[(channel.id, str(nonce))] = (message, self.clock())
@@ -382,6 +418,8 @@ class Api:
         message = self._channel_message(request, needs)
         if message.author is not self.world.bot:
             raise ApiError(403, 50005, "Cannot edit a message authored by another user")
+        if message.channel.archived:
+            raise archived_thread()
         validate_message(body, partial=True, files=len(uploads))
         message.apply(body, uploads, self.world)
         message.edited_at = now()
@@ -396,6 +434,229 @@ class Api:
         self.world.delete_message(message)
         self.gateway.message_deleted(message)
         return no_content()
+
+    async def crosspost(self, request: web.Request) -> web.Response:
+        """``POST /channels/{id}/messages/{message_id}/crosspost``: publish a message of an
+        announcement channel to the channels following it.
+
+        Announcement channels only (else 400 50024); the bot's own message needs Send Messages,
+        another's Manage Messages (403 50013); a message publishes once (400 40033). Publishing is
+        limited per channel (``RateLimits.crosspost_*``, Discord: 10 an hour, every attempt
+        counted): past it the edge answers 429, scope ``shared``, with the wait in
+        ``retry_after`` (see ``RateLimiter``).
+        """
+        channel = self.world.bot_channel(snowflake(request, "channel_id"))
+        if channel.type is not ChannelType.ANNOUNCEMENT:
+            raise wrong_channel_type()
+        message = self._channel_message(request, Permission.NONE)
+        own = message.author is self.world.bot
+        self.world.bot_channel(
+            channel.id, Permission.SEND_MESSAGES if own else Permission.MANAGE_MESSAGES
+        )
+        if message.flags & FLAG_CROSSPOSTED:
+            raise already_crossposted()
+        message.flags |= FLAG_CROSSPOSTED
+        channel.crossposts.append(message)
+        self.gateway.message_updated(message)
+        return json_response(message.to_payload())
+
+    # -- threads and forums --------------------------------------------------------------
+
+    def _reopen_for_post(self, thread: Channel) -> None:
+        """Before a message goes into a thread: a locked one needs Manage Threads (else 400
+        50083, what Discord answers there), an archived one is unarchived (THREAD_UPDATE)."""
+        metadata = thread.metadata
+        assert metadata is not None
+        moderator = thread.permissions_of_bot() & Permission.MANAGE_THREADS
+        if metadata.locked and not moderator:
+            raise archived_thread()
+        if metadata.archived:
+            metadata.archived = False
+            metadata.archive_timestamp = now()
+            self.gateway.thread_updated(thread)
+
+    async def create_thread(self, request: web.Request) -> web.Response:
+        """``POST /channels/{id}/threads``: a forum post, or a thread without a message.
+
+        In a forum (type 15) the body is ``name`` (1-100), ``message`` (a message body, checked
+        like any) and ``applied_tags`` (at most 5 of the forum's tag ids; moderated ones need
+        Manage Threads, an unknown one is 400 10087). A forum with REQUIRE_TAG refuses a post
+        without a tag: 400 40067. Needs Send Messages (and Embed Links, Attach Files as a
+        message does). The post is a public thread whose starter message has the thread's id;
+        answered 201 with the thread and its ``message``; THREAD_CREATE then MESSAGE_CREATE.
+
+        In a text channel (public or private thread, ``type`` 11 or 12, default 12) or an
+        announcement channel (type 10): a thread without a starter message, which needs Create
+        Public (Private) Threads.
+        """
+        body, uploads = await read_message_body(request)
+        channel_id = snowflake(request, "channel_id")
+        target = self.world.channels.get(channel_id)
+        if target is not None and target.type is ChannelType.FORUM:
+            return await self._create_post(channel_id, body, uploads)
+        kind = _thread_kind(target, body.get("type"))
+        needs = (
+            Permission.CREATE_PRIVATE_THREADS
+            if kind is ChannelType.PRIVATE_THREAD
+            else Permission.CREATE_PUBLIC_THREADS
+        )
+        channel = self.world.bot_channel(channel_id, needs)
+        errors = FormErrors()
+        errors.required_text(("name",), body.get("name"), MAX_THREAD_NAME)
+        duration = _archive_duration(body, errors)
+        errors.raise_if_any()
+        thread = self.world.create_thread(
+            channel, str(body["name"]), kind, owner=self.world.bot, auto_archive_duration=duration
+        )
+        self.gateway.thread_created(thread)
+        return json_response(thread.to_payload(), 201)
+
+    async def _create_post(
+        self, forum_id: int, body: Mapping[str, Any], uploads: list[Upload]
+    ) -> web.Response:
+        message_body = body.get("message")
+        needs = Permission.SEND_MESSAGES
+        if isinstance(message_body, dict):
+            needs |= _attachment_needs(message_body, uploads)
+        forum = self.world.bot_channel(forum_id, needs)
+        errors = FormErrors()
+        errors.required_text(("name",), body.get("name"), MAX_THREAD_NAME)
+        if not isinstance(message_body, dict):
+            errors.add(("message",), "BASE_TYPE_REQUIRED", "This field is required")
+        tags = body.get("applied_tags") or []
+        if not isinstance(tags, list):
+            errors.add(("applied_tags",), "LIST_TYPE_CONVERT", "Only iterables may be used")
+            tags = []
+        errors.max_length(("applied_tags",), tags, MAX_APPLIED_TAGS)
+        duration = _archive_duration(body, errors)
+        errors.raise_if_any()
+        assert isinstance(message_body, dict)
+        validate_message(message_body, prefix=("message",), files=len(uploads))
+        applied = self._forum_tags(forum, tags)
+        if forum.flags & CHANNEL_FLAG_REQUIRE_TAG and not applied:
+            raise tag_required()
+        thread = self.world.create_thread(
+            forum,
+            str(body["name"]),
+            ChannelType.PUBLIC_THREAD,
+            owner=self.world.bot,
+            auto_archive_duration=duration,
+            applied_tags=applied,
+        )
+        message = self.world.create_message(thread, message_body, uploads, message_id=thread.id)
+        self.gateway.thread_created(thread)
+        self.gateway.message_created(message)
+        return json_response(thread.to_payload() | {"message": message.to_payload()}, 201)
+
+    def _forum_tags(self, forum: Channel, values: list[Any]) -> list[int]:
+        """The tag ids asked for, each one of the forum's; moderated ones need Manage Threads."""
+        known = {tag.id: tag for tag in forum.available_tags}
+        applied: list[int] = []
+        for value in values:
+            tag = known.get(int(value)) if str(value).isdigit() else None
+            if tag is None:
+                raise unknown_tag()
+            if tag.moderated and not forum.permissions_of_bot() & Permission.MANAGE_THREADS:
+                raise missing_permissions()
+            if tag.id not in applied:
+                applied.append(tag.id)
+        return applied
+
+    async def edit_channel(self, request: web.Request) -> web.Response:
+        """``PATCH /channels/{id}``: for a thread, ``archived``, ``locked``, ``name``,
+        ``auto_archive_duration`` and (forum posts) ``applied_tags``; for a channel, ``name``.
+
+        As Discord documents: unarchiving needs only access to the thread, unless it is locked
+        (then Manage Threads, else 403 50013); ``locked`` needs Manage Threads; ``name``,
+        archiving and ``auto_archive_duration`` need Manage Threads or being the thread's creator.
+        An archived thread takes no other change until it is unarchived (400 50083). Answers the
+        channel; THREAD_UPDATE (CHANNEL_UPDATE for a channel).
+        """
+        body = await read_json(request)
+        if not isinstance(body, dict):
+            raise invalid_json()
+        channel_id = snowflake(request, "channel_id")
+        channel = self.world.bot_channel(channel_id)
+        if channel.metadata is None:
+            channel = self.world.bot_channel(channel_id, Permission.MANAGE_CHANNELS)
+            errors = FormErrors()
+            if "name" in body:
+                errors.required_text(("name",), body["name"], MAX_THREAD_NAME)
+            errors.raise_if_any()
+            channel.name = str(body.get("name", channel.name))
+            self.gateway.dispatch("CHANNEL_UPDATE", channel.to_payload(), Intent.GUILDS)
+            return json_response(channel.to_payload())
+        metadata = channel.metadata
+        moderator = bool(channel.permissions_of_bot() & Permission.MANAGE_THREADS)
+        creator = moderator or channel.owner_id == self.world.bot.id
+        unarchive = body.get("archived") is False
+        if (metadata.locked or "locked" in body) and not moderator:
+            raise missing_permissions()
+        if metadata.archived and not unarchive:
+            raise archived_thread()
+        if (body.get("archived") or {"name", "auto_archive_duration"} & body.keys()) and (
+            not creator
+        ):
+            raise missing_permissions()
+        errors = FormErrors()
+        if "name" in body:
+            errors.required_text(("name",), body["name"], MAX_THREAD_NAME)
+        duration = _archive_duration(body, errors, metadata.auto_archive_duration)
+        tags = body.get("applied_tags")
+        errors.max_length(("applied_tags",), tags, MAX_APPLIED_TAGS)
+        errors.raise_if_any()
+        if isinstance(tags, list) and channel.parent is not None:
+            channel.applied_tags = self._forum_tags(channel.parent, tags)
+        channel.name = str(body.get("name", channel.name))
+        metadata.auto_archive_duration = duration
+        if "locked" in body:
+            metadata.locked = bool(body["locked"])
+        if "archived" in body and bool(body["archived"]) != metadata.archived:
+            metadata.archived = bool(body["archived"])
+            metadata.archive_timestamp = now()
+        self.gateway.thread_updated(channel)
+        return json_response(channel.to_payload())
+
+    async def active_threads(self, request: web.Request) -> web.Response:
+        """``GET /guilds/{id}/threads/active``: the guild's active threads the bot can see."""
+        guild = self.world.guilds.get(snowflake(request, "guild_id"))
+        if guild is None or guild.bot_member is None:
+            raise missing_access()
+        threads = [thread.to_payload() for thread in guild.active_threads()]
+        return json_response({"threads": threads, "members": []})
+
+    async def archived_threads(self, request: web.Request) -> web.Response:
+        """``GET /channels/{id}/threads/archived/public?before&limit``: archived public threads,
+        most recently archived first, ``before`` an ISO 8601 timestamp. Needs Read Message
+        History (403 50013)."""
+        channel = self.world.bot_channel(
+            snowflake(request, "channel_id"), Permission.READ_MESSAGE_HISTORY
+        )
+        if channel.type not in (ChannelType.TEXT, ChannelType.ANNOUNCEMENT, ChannelType.FORUM):
+            raise wrong_channel_type()
+        limit = request.query.get("limit", "50")
+        if not limit.isdigit() or not 1 <= int(limit) <= 100:
+            error = {"code": "NUMBER_TYPE_MAX", "message": "Must be between 1 and 100."}
+            raise invalid_form_body({"limit": {"_errors": [error]}})
+        before = _timestamp_query(request, "before")
+        archived = [
+            thread
+            for thread in self.world.threads_of(channel)
+            if thread.metadata is not None
+            and thread.metadata.archived
+            and thread.type is not ChannelType.PRIVATE_THREAD
+            and (before is None or thread.metadata.archive_timestamp < before)
+        ]
+        archived.sort(key=lambda t: t.metadata.archive_timestamp if t.metadata else now())
+        archived.reverse()
+        page = archived[: int(limit)]
+        return json_response(
+            {
+                "threads": [thread.to_payload() for thread in page],
+                "members": [],
+                "has_more": len(archived) > len(page),
+            }
+        )
 
     # -- interactions --------------------------------------------------------------------
 
@@ -433,6 +694,58 @@ class Api:
         app_id, token = snowflake(request, "webhook_id"), request.match_info["token"]
         self.interactions.delete(app_id, token, request.match_info["message_id"])
         return no_content()
+
+
+def _attachment_needs(body: Mapping[str, Any], uploads: list[Upload]) -> Permission:
+    """Embed Links for embeds, Attach Files for files."""
+    needs = Permission.NONE
+    if body.get("embeds"):
+        needs |= Permission.EMBED_LINKS
+    if uploads:
+        needs |= Permission.ATTACH_FILES
+    return needs
+
+
+def _thread_kind(parent: Channel | None, asked: object) -> ChannelType:
+    """The type of a thread started without a message in ``parent``."""
+    if parent is None:
+        return ChannelType.PUBLIC_THREAD  # bot_channel answers 404 next
+    if parent.type is ChannelType.ANNOUNCEMENT:
+        return ChannelType.ANNOUNCEMENT_THREAD
+    if parent.type is not ChannelType.TEXT:
+        raise wrong_channel_type()
+    if asked is None or asked == ChannelType.PRIVATE_THREAD:
+        return ChannelType.PRIVATE_THREAD
+    if asked == ChannelType.PUBLIC_THREAD:
+        return ChannelType.PUBLIC_THREAD
+    error = {"code": "BASE_TYPE_CHOICES", "message": "Value must be one of {11, 12}."}
+    raise invalid_form_body({"type": {"_errors": [error]}})
+
+
+def _archive_duration(body: Mapping[str, Any], errors: FormErrors, default: int = 1440) -> int:
+    """``auto_archive_duration``: one of 60, 1440, 4320, 10080 minutes."""
+    value = body.get("auto_archive_duration")
+    if value is None:
+        return default
+    if value not in ARCHIVE_DURATIONS:
+        choices = set(ARCHIVE_DURATIONS)
+        errors.add(
+            ("auto_archive_duration",), "BASE_TYPE_CHOICES", f"Value must be one of {choices}."
+        )
+        return default
+    return int(value)
+
+
+def _timestamp_query(request: web.Request, name: str) -> datetime | None:
+    """An ISO 8601 query parameter (400 50035 if it is not one)."""
+    value = request.query.get(name)
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        error = {"code": "DATE_TIME_TYPE_PARSE", "message": f"Could not parse {value}."}
+        raise invalid_form_body({name: {"_errors": [error]}}) from None
 
 
 def history(

@@ -1,4 +1,5 @@
-"""What the sandbox's Discord holds: the application, guilds, roles, channels, members, messages.
+"""What the sandbox's Discord holds: the application, guilds, roles, channels, threads, members,
+messages.
 
 Plain dataclasses with one ``to_payload`` each, rendering the JSON Discord sends for them. The
 :class:`World` owns every object, hands out snowflakes, and answers the one question every bot
@@ -15,7 +16,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from discord_sandbox import mentions
+from discord_sandbox.counters import Counters
 from discord_sandbox.errors import missing_access, missing_permissions, unknown_channel
+from discord_sandbox.mentions import NOBODY, Mentions, MentionViolation
 from discord_sandbox.permissions import Permission, as_payload, effective
 
 Json = dict[str, Any]
@@ -26,6 +30,7 @@ FLAG_EPHEMERAL = 1 << 6
 FLAG_LOADING = 1 << 7
 FLAG_SUPPRESS_NOTIFICATIONS = 1 << 12
 FLAG_COMPONENTS_V2 = 1 << 15
+FLAG_CROSSPOSTED = 1 << 0
 SETTABLE_FLAGS = FLAG_SUPPRESS_EMBEDS | FLAG_SUPPRESS_NOTIFICATIONS | FLAG_COMPONENTS_V2
 
 
@@ -36,6 +41,18 @@ class ChannelType(enum.IntEnum):
     VOICE = 2
     CATEGORY = 4
     ANNOUNCEMENT = 5
+    ANNOUNCEMENT_THREAD = 10
+    PUBLIC_THREAD = 11
+    PRIVATE_THREAD = 12
+    FORUM = 15
+
+
+CHANNEL_FLAG_PINNED = 1 << 1
+"""A forum post pinned to the top of its forum."""
+CHANNEL_FLAG_REQUIRE_TAG = 1 << 4
+"""A forum whose posts need at least one tag."""
+ARCHIVE_DURATIONS = (60, 1440, 4320, 10080)
+"""Minutes of inactivity after which a thread archives itself (the values Discord accepts)."""
 
 
 class MessageType(enum.IntEnum):
@@ -92,12 +109,14 @@ class User:
 
 @dataclass(eq=False)
 class Role:
-    """A guild role; ``@everyone`` shares the guild's id."""
+    """A guild role; ``@everyone`` shares the guild's id. Mentioning a role pings its members
+    only when it is ``mentionable`` or the author has Mention Everyone."""
 
     id: int
     name: str
     permissions: int
     position: int = 0
+    mentionable: bool = False
 
     def to_payload(self) -> Json:
         """The role object."""
@@ -110,7 +129,7 @@ class Role:
             "colors": {"primary_color": 0, "secondary_color": None, "tertiary_color": None},
             "hoist": False,
             "managed": False,
-            "mentionable": False,
+            "mentionable": self.mentionable,
             "icon": None,
             "unicode_emoji": None,
             "flags": 0,
@@ -161,9 +180,58 @@ class Member:
         return payload
 
 
+@dataclass
+class ForumTag:
+    """A tag a forum's posts can carry; a ``moderated`` one only members with Manage Threads
+    may apply."""
+
+    id: int
+    name: str
+    moderated: bool = False
+    emoji_name: str | None = None
+
+    def to_payload(self) -> Json:
+        """The forum tag object."""
+        return {
+            "id": str(self.id),
+            "name": self.name,
+            "moderated": self.moderated,
+            "emoji_id": None,
+            "emoji_name": self.emoji_name,
+        }
+
+
+@dataclass
+class ThreadMetadata:
+    """A thread's ``thread_metadata``: archived and locked state, and when it archives."""
+
+    archived: bool = False
+    locked: bool = False
+    auto_archive_duration: int = 1440
+    archive_timestamp: datetime = field(default_factory=lambda: now())
+    create_timestamp: datetime = field(default_factory=lambda: now())
+
+    def to_payload(self) -> Json:
+        """The thread metadata object."""
+        return {
+            "archived": self.archived,
+            "locked": self.locked,
+            "auto_archive_duration": self.auto_archive_duration,
+            "archive_timestamp": timestamp(self.archive_timestamp),
+            "create_timestamp": timestamp(self.create_timestamp),
+            "invitable": True,
+        }
+
+
 @dataclass(eq=False)
 class Channel:
-    """A guild channel; ``bot_permissions`` overrides what the bot may do in it."""
+    """A guild channel or a thread; ``bot_permissions`` overrides what the bot may do in it.
+
+    A thread (``metadata`` set, types 10-12) has a ``parent`` (a text, announcement or forum
+    channel) whose permissions it inherits, an ``owner_id``, and ``applied_tags`` when it is a
+    forum post. A forum (type 15) has ``available_tags`` and ``flags`` (``REQUIRE_TAG``).
+    ``crossposts`` are the messages published from an announcement channel, in order.
+    """
 
     id: int
     guild: Guild
@@ -172,9 +240,42 @@ class Channel:
     position: int = 0
     bot_permissions: int | None = None
     messages: list[Message] = field(default_factory=list)
+    parent: Channel | None = None
+    owner_id: int | None = None
+    flags: int = 0
+    available_tags: list[ForumTag] = field(default_factory=list)
+    applied_tags: list[int] = field(default_factory=list)
+    metadata: ThreadMetadata | None = None
+    total_message_sent: int = 0
+    crossposts: list[Message] = field(default_factory=list)
+
+    @property
+    def is_thread(self) -> bool:
+        """A thread (or a forum post, which is a thread)."""
+        return self.metadata is not None
+
+    @property
+    def archived(self) -> bool:
+        """An archived thread."""
+        return self.metadata is not None and self.metadata.archived
+
+    @property
+    def locked(self) -> bool:
+        """A locked thread: only members with Manage Threads may post or unarchive it."""
+        return self.metadata is not None and self.metadata.locked
+
+    def tag(self, name: str) -> ForumTag:
+        """The forum's tag called ``name``."""
+        for tag in self.available_tags:
+            if tag.name == name:
+                return tag
+        raise KeyError(name)
 
     def permissions_of_bot(self) -> int:
-        """What the bot may do here: the channel override, else the guild-level permissions."""
+        """What the bot may do here: the channel override, else the guild-level permissions; a
+        thread has its parent's."""
+        if self.metadata is not None:
+            return 0 if self.parent is None else self.parent.permissions_of_bot()
         member = self.guild.bot_member
         if member is None:
             return 0
@@ -184,6 +285,8 @@ class Channel:
 
     def to_payload(self) -> Json:
         """The channel object; the bot's override is a member permission overwrite."""
+        if self.metadata is not None:
+            return self._thread_payload(self.metadata)
         overwrites: list[Json] = []
         member = self.guild.bot_member
         if self.bot_permissions is not None and member is not None:
@@ -209,8 +312,41 @@ class Channel:
             "topic": None,
             "last_message_id": None if last is None else str(last),
             "rate_limit_per_user": 0,
-            "flags": 0,
+            "flags": self.flags,
+        } | (self._forum_fields() if self.type is ChannelType.FORUM else {})
+
+    def _forum_fields(self) -> Json:
+        posts = [thread for thread in self.guild.threads.values() if thread.parent is self]
+        return {
+            "last_message_id": str(posts[-1].id) if posts else None,
+            "available_tags": [tag.to_payload() for tag in self.available_tags],
+            "default_auto_archive_duration": 1440,
+            "default_thread_rate_limit_per_user": 0,
+            "default_reaction_emoji": None,
+            "default_sort_order": None,
+            "default_forum_layout": 0,
         }
+
+    def _thread_payload(self, metadata: ThreadMetadata) -> Json:
+        last = self.messages[-1].id if self.messages else None
+        payload: Json = {
+            "id": str(self.id),
+            "type": int(self.type),
+            "guild_id": str(self.guild.id),
+            "name": self.name,
+            "parent_id": None if self.parent is None else str(self.parent.id),
+            "owner_id": str(self.owner_id),
+            "last_message_id": None if last is None else str(last),
+            "rate_limit_per_user": 0,
+            "flags": self.flags,
+            "message_count": sum(1 for message in self.messages if message.id != self.id),
+            "member_count": 1,
+            "total_message_sent": self.total_message_sent,
+            "thread_metadata": metadata.to_payload(),
+        }
+        if self.parent is not None and self.parent.type is ChannelType.FORUM:
+            payload["applied_tags"] = [str(tag) for tag in self.applied_tags]
+        return payload
 
 
 @dataclass(eq=False)
@@ -223,12 +359,26 @@ class Guild:
     everyone: Role
     roles: list[Role] = field(default_factory=list)
     channels: dict[int, Channel] = field(default_factory=dict)
+    threads: dict[int, Channel] = field(default_factory=dict)
     members: dict[int, Member] = field(default_factory=dict)
     bot_member: Member | None = None
     system_channel_id: int | None = None
 
+    def role(self, role_id: int) -> Role | None:
+        """The guild's role with ``role_id`` (the guild's id is ``@everyone``)."""
+        return next((role for role in [self.everyone, *self.roles] if role.id == role_id), None)
+
+    def active_threads(self) -> list[Channel]:
+        """Threads that are not archived and that the bot can see, oldest first."""
+        return [
+            thread
+            for thread in self.threads.values()
+            if not thread.archived and thread.permissions_of_bot() & Permission.VIEW_CHANNEL
+        ]
+
     def to_payload(self) -> Json:
-        """The GUILD_CREATE object: guild, roles, channels, and the members the bot sees.
+        """The GUILD_CREATE object: guild, roles, channels, active threads, and the members the
+        bot sees.
 
         Without ``unavailable``, which marks the lazy loading after READY (discord.py then
         dispatches ``guild_available`` rather than ``guild_join``).
@@ -272,7 +422,7 @@ class Guild:
             "member_count": len(self.members),
             "large": False,
             "joined_at": timestamp(joined),
-            "threads": [],
+            "threads": [thread.to_payload() for thread in self.active_threads()],
             "presences": [],
             "voice_states": [],
             "stage_instances": [],
@@ -309,6 +459,10 @@ class Message:
     webhook_id: int | None = None
     interaction_metadata: Json | None = None
     deleted: bool = False
+    pinged: Mentions = NOBODY
+    """Who the message notified when it was sent: the users, roles and ``@everyone``/``@here``
+    its content mentions, as far as its ``allowed_mentions``, the roles' ``mentionable`` flags and
+    the author's Mention Everyone let them ping (see :mod:`discord_sandbox.mentions`)."""
 
     @property
     def ephemeral(self) -> bool:
@@ -368,9 +522,13 @@ class Message:
             "timestamp": timestamp(self.created_at),
             "edited_timestamp": None if self.edited_at is None else timestamp(self.edited_at),
             "tts": False,
-            "mention_everyone": False,
-            "mentions": [],
-            "mention_roles": [],
+            "mention_everyone": self.pinged.everyone,
+            "mentions": [
+                member.user.to_payload()
+                for user_id in sorted(self.pinged.users)
+                if (member := self.channel.guild.members.get(user_id)) is not None
+            ],
+            "mention_roles": [str(role) for role in sorted(self.pinged.roles)],
             "attachments": self.attachments,
             "embeds": self.embeds,
             "components": self.components,
@@ -429,7 +587,17 @@ class Application:
 class World:
     """Every object the sandbox's Discord knows, indexed by id."""
 
-    def __init__(self, *, application_name: str, bot_name: str, app_flags: int = 0) -> None:
+    def __init__(
+        self,
+        *,
+        application_name: str,
+        bot_name: str,
+        app_flags: int = 0,
+        counters: Counters | None = None,
+    ) -> None:
+        self.counters = counters or Counters()
+        self.expected_pings = NOBODY
+        """What tests declared the bot may ping (``Sandbox.expect_pings``)."""
         self.snowflakes = Snowflakes()
         bot_id = self.snowflakes.next()
         owner = User(self.snowflakes.next(), "app-owner")
@@ -470,6 +638,21 @@ class World:
         guild.members[member.id] = member
         return member
 
+    def create_role(
+        self, guild: Guild, name: str, permissions: int, *, mentionable: bool = False
+    ) -> Role:
+        """A new role in ``guild``, above the others."""
+        role = Role(self.snowflakes.next(), name, permissions, len(guild.roles) + 1, mentionable)
+        guild.roles.append(role)
+        return role
+
+    def role_guild(self, role: Role) -> Guild:
+        """The guild ``role`` belongs to."""
+        for guild in self.guilds.values():
+            if guild.role(role.id) is role:
+                return guild
+        raise KeyError(role.id)
+
     def create_channel(
         self, guild: Guild, name: str, kind: ChannelType, bot_permissions: int | None
     ) -> Channel:
@@ -481,16 +664,51 @@ class World:
         self.channels[channel.id] = channel
         return channel
 
-    def delete_channel(self, channel: Channel) -> None:
-        """Remove a channel and its messages."""
+    def create_thread(
+        self,
+        parent: Channel,
+        name: str,
+        kind: ChannelType,
+        *,
+        owner: User,
+        auto_archive_duration: int = 1440,
+        applied_tags: Sequence[int] = (),
+    ) -> Channel:
+        """A new, active thread in ``parent`` (a forum post when ``parent`` is a forum)."""
+        guild = parent.guild
+        thread = Channel(
+            self.snowflakes.next(),
+            guild,
+            name,
+            kind,
+            parent=parent,
+            owner_id=owner.id,
+            applied_tags=list(applied_tags),
+            metadata=ThreadMetadata(auto_archive_duration=auto_archive_duration),
+        )
+        guild.threads[thread.id] = thread
+        self.channels[thread.id] = thread
+        return thread
+
+    def threads_of(self, parent: Channel) -> list[Channel]:
+        """The threads (or forum posts) of ``parent``, oldest first."""
+        return [thread for thread in parent.guild.threads.values() if thread.parent is parent]
+
+    def delete_channel(self, channel: Channel) -> list[Channel]:
+        """Remove a channel (or thread), its threads and their messages; returns the threads."""
+        threads = [] if channel.is_thread else self.threads_of(channel)
+        for thread in threads:
+            self.delete_channel(thread)
         channel.guild.channels.pop(channel.id, None)
+        channel.guild.threads.pop(channel.id, None)
         self.channels.pop(channel.id, None)
         for message in channel.messages:
             self.messages.pop(message.id, None)
+        return threads
 
     def delete_guild(self, guild: Guild) -> None:
         """Remove a guild and everything in it."""
-        for channel in list(guild.channels.values()):
+        for channel in [*guild.threads.values(), *guild.channels.values()]:
             self.delete_channel(channel)
         self.guilds.pop(guild.id, None)
         self.remove_bot(guild)
@@ -525,12 +743,15 @@ class World:
         type: MessageType = MessageType.DEFAULT,
         webhook_id: int | None = None,
         interaction_metadata: Json | None = None,
+        author: User | None = None,
+        message_id: int | None = None,
     ) -> Message:
-        """A new message by the bot; ephemeral ones are not added to the channel's history."""
+        """A new message (by the bot unless ``author`` says otherwise); ephemeral ones are not
+        added to the channel's history. Records whom it pinged (see :meth:`message_sent`)."""
         message = Message(
-            self.snowflakes.next(),
+            self.snowflakes.next() if message_id is None else message_id,
             channel,
-            self.bot,
+            author or self.bot,
             flags=flags,
             type=type,
             webhook_id=webhook_id,
@@ -540,7 +761,45 @@ class World:
         self.messages[message.id] = message
         if not message.ephemeral:
             channel.messages.append(message)
+            channel.total_message_sent += 1
+        self.message_sent(message)
         return message
+
+    def permissions_in(self, channel: Channel, user: User) -> int:
+        """What ``user`` may do in ``channel``: the bot's channel permissions, a person's
+        guild-level ones."""
+        if user is self.bot:
+            return channel.permissions_of_bot()
+        member = channel.guild.members.get(user.id)
+        return 0 if member is None else member.permissions
+
+    def message_sent(self, message: Message) -> None:
+        """Work out whom a message just shown in its channel pinged, and record a violation if
+        its body let anyone ping whom the test did not expect.
+
+        Called when a message is created, and when a deferred ("thinking") response is filled,
+        which is when Discord notifies. Ephemeral and still-loading messages ping nobody.
+        """
+        if message.ephemeral or message.loading:
+            return
+        guild = message.channel.guild
+        everyone = guild.everyone.id
+        known = Mentions(
+            frozenset(guild.members), frozenset(role.id for role in guild.roles), everyone=True
+        )
+        asked = mentions.written(message.content, everyone) & known
+        allowed = mentions.permitted(asked, message.allowed_mentions)
+        granted = self.permissions_in(message.channel, message.author)
+        may_all = bool(granted & Permission.MENTION_EVERYONE)
+        message.pinged = mentions.pinged(
+            allowed,
+            members=guild.members,
+            mentionable_roles=[role.id for role in guild.roles if role.mentionable or may_all],
+            may_all=may_all,
+        )
+        unexpected = allowed - self.expected_pings
+        if unexpected:
+            self.counters.mention_violations.append(MentionViolation(message, unexpected))
 
     def delete_message(self, message: Message) -> None:
         """Remove a message."""

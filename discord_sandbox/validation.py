@@ -35,6 +35,8 @@ MAX_CHOICE_VALUE = 100
 MAX_COMMAND_OPTIONS = 25
 MAX_COMMAND_DESCRIPTION = 100
 MAX_GLOBAL_COMMANDS = 100
+MAX_ALLOWED_MENTION_IDS = 100
+MENTION_KINDS = ("roles", "users", "everyone")
 
 FLAG_COMPONENTS_V2 = 1 << 15
 ACTION_ROW, BUTTON = 1, 2
@@ -118,12 +120,44 @@ def validate_message(
     embeds = errors.objects(("embeds",), body.get("embeds"))
     components = errors.objects(("components",), body.get("components"))
     _check_embeds(embeds, errors)
+    _check_allowed_mentions(body.get("allowed_mentions"), errors)
     if not int(body.get("flags") or 0) & FLAG_COMPONENTS_V2:
         _check_components(components, errors)
     errors.raise_if_any()
     has_body = content or embeds or components or files or body.get("sticker_ids")
     if not partial and not has_body and not body.get("poll"):
         raise empty_message()
+
+
+def _check_allowed_mentions(allowed: object, errors: FormErrors) -> None:
+    """``parse`` kinds known, at most 100 ids per list, and ``parse: ["roles"]`` (or ``"users"``)
+    not together with a ``roles`` (``users``) list: Discord refuses the pair."""
+    if allowed is None:
+        return
+    at: Path = ("allowed_mentions",)
+    if not isinstance(allowed, dict):
+        errors.add(at, "MODEL_TYPE_CONVERT", "Only dictionaries may be used in a ModelType")
+        return
+    parse = allowed.get("parse") or []
+    if not isinstance(parse, list):
+        errors.add((*at, "parse"), "LIST_TYPE_CONVERT", "Only iterables may be used in a ListType")
+        return
+    for index, kind in enumerate(parse):
+        if kind not in MENTION_KINDS:
+            errors.add(
+                (*at, "parse", index),
+                "BASE_TYPE_CHOICES",
+                f"Value must be one of {set(MENTION_KINDS)}.",
+            )
+    for kind in ("roles", "users"):
+        ids = allowed.get(kind)
+        errors.max_length((*at, kind), ids, MAX_ALLOWED_MENTION_IDS)
+        if kind in parse and ids:
+            errors.add(
+                at,
+                "MESSAGE_ALLOWED_MENTIONS_PARSE_EXCLUSIVE",
+                f'parse:["{kind}"] and {kind}: [ids...] are mutually exclusive.',
+            )
 
 
 def embed_text_length(embed: Mapping[str, Any]) -> int:
