@@ -495,8 +495,11 @@ class DigestDeliverer:
             try:
                 await self.pacer.wait()
                 await self.channels.publish(pending.channel_id, pending.guild_id, message_id)
-            except (PostRefused, PostFailed) as refusal:
+            except PostRefused as refusal:
                 problem = f"a message was not published: {refusal}"
+            except PostFailed as failure:  # a 429 after a restart lost the count: wait an hour
+                recent.extend([time.monotonic()] * PUBLISHES_PER_HOUR)
+                problem = f"a message was not published: {failure}"
             else:
                 problem = None
         if problem is not None:

@@ -15,10 +15,10 @@ from typing import Any
 
 from discord_sandbox.errors import SandboxUsageError
 from discord_sandbox.permissions import Permission, as_payload
-from discord_sandbox.state import Channel, Json, Member, Snowflakes
+from discord_sandbox.state import Channel, Json, Member, Role, Snowflakes
 from discord_sandbox.validation import validate_commands
 
-OptionValue = str | int | float | bool | Channel
+OptionValue = str | int | float | bool | Channel | Role
 """What a test passes as an option: text, numbers, booleans, or a sandbox channel."""
 
 
@@ -134,7 +134,7 @@ def build_command_data(
         chain.append(node)
     if any(option["type"] in SUBCOMMANDS for option in node.get("options", [])):
         raise SandboxUsageError(f"/{command['name']} needs a subcommand, not {list(path)}")
-    resolved: dict[str, Json] = {}
+    resolved: dict[str, dict[str, Json]] = {}
     values = [
         _option_value(_find_option(node, name, subcommand=False), value, member, resolved, focused)
         for name, value in options.items()
@@ -152,7 +152,7 @@ def build_command_data(
     if "guild_id" in command:
         data["guild_id"] = command["guild_id"]
     if resolved:
-        data["resolved"] = {"channels": resolved}
+        data["resolved"] = resolved
     return data
 
 
@@ -169,7 +169,7 @@ def _option_value(
     option: Json,
     value: OptionValue,
     member: Member,
-    resolved: dict[str, Json],
+    resolved: dict[str, dict[str, Json]],
     focused: str | None,
 ) -> Json:
     name, kind = option["name"], OptionType(option["type"])
@@ -179,7 +179,9 @@ def _option_value(
         return {"name": name, "type": kind, "value": str(value), "focused": True}
     wire: Any
     if kind is OptionType.CHANNEL:
-        wire = _channel_value(option, value, member, resolved)
+        wire = _channel_value(option, value, member, resolved.setdefault("channels", {}))
+    elif kind is OptionType.ROLE:
+        wire = _role_value(option, value, member, resolved.setdefault("roles", {}))
     elif kind is OptionType.BOOLEAN and isinstance(value, bool):
         wire = value
     elif kind is OptionType.STRING and isinstance(value, str):
@@ -220,15 +222,16 @@ def _channel_value(
     allowed = option.get("channel_types")
     if allowed and value.type not in allowed:
         raise SandboxUsageError(f"option {option['name']!r} does not accept {value.type.name}")
-    resolved[str(value.id)] = {
-        "id": str(value.id),
-        "name": value.name,
-        "type": int(value.type),
-        "parent_id": None,
-        "permissions": as_payload(member.permissions),
-        "nsfw": False,
-        "topic": None,
-        "position": value.position,
-        "flags": 0,
-    }
+    # As Discord resolves it: the channel (a thread with its metadata and parent) and what the
+    # member may do there.
+    resolved[str(value.id)] = value.to_payload() | {"permissions": as_payload(member.permissions)}
+    return str(value.id)
+
+
+def _role_value(option: Json, value: OptionValue, member: Member, resolved: dict[str, Json]) -> str:
+    if not isinstance(value, Role):
+        raise SandboxUsageError(f"option {option['name']!r} takes a sandbox Role")
+    if value is not member.guild.everyone and value not in member.guild.roles:
+        raise SandboxUsageError(f"role {value.name!r} is not in the member's guild")
+    resolved[str(value.id)] = value.to_payload()
     return str(value.id)

@@ -24,7 +24,7 @@ from ainews.store.database import Database
 from discord_sandbox.interactions import InteractionResult
 from discord_sandbox.run_client import run_client
 from discord_sandbox.sandbox import Sandbox
-from discord_sandbox.state import Channel, Guild, Member, Message
+from discord_sandbox.state import Channel, Guild, Member, Message, Role
 
 SEED_FILE = SAMPLE_CORPUS / "sony-microsoft-ai-imaging-chip.md"
 #: This checkout: on the PYTHONPATH of the ``python -m ainews`` processes tests start, so they run
@@ -201,7 +201,7 @@ async def digest_command(
     *,
     member: Member | None = None,
     where: Channel | None = None,
-    **options: str | int | Channel,
+    **options: str | int | bool | Channel | Role,
 ) -> InteractionResult:
     """``/digest subcommand`` typed by the admin in #general (so that is where the bot reports
     failures to them), for #news unless ``channel`` says otherwise; a deferred answer is

@@ -42,8 +42,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Interaction = discord.Interaction["NewsBot"]
-#: Where a digest can go: a text or announcement channel, a forum (a post each time) or a thread.
-DigestChannel = discord.TextChannel | discord.ForumChannel | discord.Thread
+#: Where a digest can go: a text or announcement channel, a forum (a post each time) or a thread
+#: (as Discord resolves it: an archived thread is in no cache).
+DigestChannel = discord.TextChannel | discord.ForumChannel | app_commands.AppCommandThread
 #: The scheduler looks at what is due at least this often, whatever it expects.
 SCHEDULER_MAX_SLEEP = 15.0
 DEFAULT_SCHEDULE = Schedule(time(9, 0), "UTC", frozenset(range(7)))
@@ -452,7 +453,7 @@ def channel_kind(channel: object) -> ChannelKind:
     """What kind of digest target ``channel`` is."""
     if isinstance(channel, discord.ForumChannel):
         return "forum"
-    if isinstance(channel, discord.Thread):
+    if isinstance(channel, discord.Thread | app_commands.AppCommandThread):
         return "thread"
     if isinstance(channel, discord.TextChannel) and channel.is_news():
         return "announcement"
