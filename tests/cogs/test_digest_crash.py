@@ -24,7 +24,7 @@ import contextlib
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
@@ -39,7 +39,7 @@ from ainews.schedule import Schedule
 from ainews.store.articles import ArticleRepository
 from ainews.store.database import Database
 from ainews.store.digests import DigestRepository
-from discord_sandbox import Channel, Permission
+from discord_sandbox import Channel, ChannelType, Guild, Permission
 from discord_sandbox.faults import HeldRequest
 from discord_sandbox.sandbox import Sandbox
 from tests.helpers import SETTING_NAMES, eventually, write_long_articles
@@ -123,11 +123,14 @@ class CrashWorld:
         return "\n---\n".join(texts)
 
 
-@pytest_asyncio.fixture
-async def crash_world(sandbox: Sandbox, tmp_path: Path) -> CrashWorld:
+async def build_crash_world(
+    sandbox: Sandbox, tmp_path: Path, make_channels: Callable[[Guild], dict[str, Channel]]
+) -> CrashWorld:
+    """A guild with the channels ``make_channels`` makes, each with a digest of ten long
+    articles due at start-up, and the settings for ``python -m ainews run``."""
     guild = sandbox.create_guild("AI News")
     sandbox.add_member(guild, "admin", permissions=Permission.MANAGE_GUILD)
-    channels = {hold.channel: sandbox.create_channel(guild, hold.channel) for hold in FIRST_RUN}
+    channels = make_channels(guild)
     corpus = tmp_path / "corpus"
     write_long_articles(corpus, ARTICLES)
     database_path = tmp_path / "ainews.sqlite3"
@@ -145,6 +148,8 @@ async def crash_world(sandbox: Sandbox, tmp_path: Path) -> CrashWorld:
                 next_run_at=datetime.now(UTC) - timedelta(minutes=1),  # due at start-up
                 notify_channel_id=None,
             )
+            if channel.type is ChannelType.FORUM:
+                await digests.set_kind(channel.id, "forum")
     logs = tmp_path / "logs"
     logs.mkdir()
     env = {name: value for name, value in os.environ.items() if name not in SETTING_NAMES}
@@ -156,8 +161,18 @@ async def crash_world(sandbox: Sandbox, tmp_path: Path) -> CrashWorld:
         "DATABASE_PATH": str(database_path),
         "COMMAND_GUILD_IDS": str(guild.id),
         "LOG_LEVEL": "INFO",
+        "NEWS_WATCH": "false",
     }
     return CrashWorld(sandbox, channels, env, database_path, logs)
+
+
+@pytest_asyncio.fixture
+async def crash_world(sandbox: Sandbox, tmp_path: Path) -> CrashWorld:
+    return await build_crash_world(
+        sandbox,
+        tmp_path,
+        lambda guild: {h.channel: sandbox.create_channel(guild, h.channel) for h in FIRST_RUN},
+    )
 
 
 async def kill_when_held(
@@ -266,3 +281,53 @@ async def test_sigkill_at_any_moment_of_a_delivery_neither_repeats_nor_loses_an_
 
     assert all(d.status == "active" and d.next_run_at > datetime.now(UTC) for d in digests)
     assert world.sandbox.counters.internal_errors == []
+
+
+async def test_sigkill_during_a_forum_digest_leaves_one_post_with_every_part_once(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """Killed once after Discord made the post but before the bot heard of it, and once after
+    Discord stored a later part: the next start finds the post by its marker, finds the parts
+    already in it, and sends only the rest, into that post."""
+    world = await build_crash_world(
+        sandbox,
+        tmp_path,
+        lambda guild: {"forum": sandbox.create_forum(guild, "forum", tags=["Deep Dives"])},
+    )
+    forum = world.channels["forum"]
+    posts_route = "/channels/{channel_id}/threads"
+
+    held = [sandbox.faults.hold_next("POST", posts_route, after_handling=True)]
+    async with world.bot_process() as process:
+        await kill_when_held(world, process, held)
+    (post,) = sandbox.forum_posts(forum)
+    assert len(sandbox.channel_messages(post)) == 1
+
+    held = [sandbox.faults.hold_next("POST", MESSAGES, skip=1, after_handling=True)]
+    async with world.bot_process() as process:
+        await kill_when_held(world, process, held)
+    assert len(sandbox.forum_posts(forum)) == 1
+    assert len(sandbox.channel_messages(post)) == 3
+
+    async with world.bot_process() as process:
+        try:
+            await eventually(lambda: all_sent(world), within=FINISH_WITHIN)
+        except TimeoutError:
+            pytest.fail(f"the forum delivery was not resolved\n{world.log_tail()}")
+        process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(process.wait(), 15)
+
+    (only_post,) = sandbox.forum_posts(forum)
+    assert only_post.id == post.id and only_post.applied_tags == [forum.tag("Deep Dives").id]
+    messages = sandbox.channel_messages(post)
+    ((_, _, marker, _),) = await deliveries(world)
+    assert [find_marker(m.content) for m in messages] == [
+        (marker, part, PARTS) for part in range(PARTS)
+    ], world.log_tail()
+    urls = [embed["url"] for m in messages for embed in m.embeds]
+    assert len(urls) == len(set(urls)) == ARTICLES
+    async with await Database.open(world.database_path) as database:
+        recorded = await database.connection.execute_fetchall(
+            "SELECT DISTINCT message_id FROM ledger ORDER BY message_id"
+        )
+    assert [row[0] for row in recorded] == [m.id for m in messages]
