@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from ainews.app import NewsBot
 from ainews.delivery import Outcome
 from discord_sandbox.sandbox import Sandbox
@@ -131,6 +133,7 @@ class RunningClock:
         return datetime.now(UTC) + self.offset
 
 
+@pytest.mark.slow
 async def test_a_digest_arrives_within_two_seconds_of_its_minute(
     sandbox: Sandbox, world: NewsWorld
 ) -> None:

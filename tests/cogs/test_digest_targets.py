@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from ainews.app import NewsBot
 from ainews.cogs.corpus_watch import rescan_corpus
 from ainews.delivery import PUBLISHES_PER_HOUR, Outcome
 from ainews.digest import find_marker
-from discord_sandbox import ChannelType, Permission
+from discord_sandbox import ChannelType, Permission, RateLimits, SandboxConfig
 from discord_sandbox.sandbox import Sandbox
 from tests.helpers import (
     NewsWorld,
@@ -21,6 +23,13 @@ from tests.helpers import (
 )
 
 MONDAY_RUN = datetime(2027, 2, 1, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def sandbox_config() -> SandboxConfig:
+    """A dozen digests in a row to one channel: its message bucket (5 per 5 s) would make
+    discord.py wait real seconds between them."""
+    return SandboxConfig(rate_limits=RateLimits(channel_messages_limit=50))
 
 
 # A role to ping --------------------------------------------------------------------------------

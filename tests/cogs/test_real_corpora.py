@@ -186,6 +186,7 @@ async def digest_until_nothing_new(sandbox: Sandbox, world: NewsWorld) -> None:
     raise AssertionError("/digest now never ran out")
 
 
+@pytest.mark.slow
 async def test_a_replayed_curated_corpus_shows_every_story_once_in_each_channel(
     sandbox: Sandbox, world: NewsWorld, corpus_dir: Path
 ) -> None:
