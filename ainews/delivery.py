@@ -29,7 +29,7 @@ from typing import Protocol
 
 import discord
 
-from ainews.cards import article_embed
+from ainews.cards import pack_embeds
 from ainews.clock import Clock
 from ainews.digest import (
     compose_digest,
@@ -101,7 +101,12 @@ class DeliveryResult:
 
 class PostRefused(Exception):
     """Discord refused the request (a missing permission, an unknown channel, a bad request):
-    trying again before something changes will not help. The message says why, for admins."""
+    trying again before something changes will not help. The message says why, for admins;
+    ``gone`` says the channel or message does not exist (a 404)."""
+
+    def __init__(self, reason: str, *, gone: bool = False) -> None:
+        super().__init__(reason)
+        self.gone = gone
 
 
 class PostFailed(Exception):
@@ -211,6 +216,9 @@ class DigestDeliverer:
         self.pacer = pacer
         self.posting_locks = posting_locks
         self.clock = clock
+        #: Set when there may be work sooner than the scheduler expects (a schedule changed,
+        #: a rescan changed cards): the scheduler looks again at once.
+        self.woken = asyncio.Event()
         #: When each channel's messages were published in the last hour (monotonic seconds).
         self._published: dict[int, deque[float]] = {}
         self._in_flight = asyncio.Semaphore(CONCURRENT_DELIVERIES)
@@ -218,6 +226,10 @@ class DigestDeliverer:
         self._active = 0
         self._idle = asyncio.Event()
         self._idle.set()
+
+    def wake(self) -> None:
+        """Have the scheduler look at what is due (and at changed cards) now."""
+        self.woken.set()
 
     def stop_accepting(self) -> None:
         """From now on no delivery starts (shutdown); those under way may finish."""
@@ -240,7 +252,13 @@ class DigestDeliverer:
         due = await self.digests.due(now, limit=10_000)
         jobs = [self._resume(p) for p in pending if p.channel_id not in {d.channel_id for d in due}]
         jobs += [self.deliver(digest, scheduled=True) for digest in due]
-        return list(await asyncio.gather(*jobs)) if jobs else []
+        results = []
+        for outcome in await asyncio.gather(*jobs, return_exceptions=True):
+            if isinstance(outcome, BaseException):  # one channel's trouble, not the pass's
+                log.error("a digest delivery failed unexpectedly", exc_info=outcome)
+            else:
+                results.append(outcome)
+        return results
 
     async def seconds_until_due(self, at_most: float) -> float:
         """How long until a digest (or a postponed delivery) is due, by the clock, at most
@@ -346,34 +364,36 @@ class DigestDeliverer:
     async def edit_changed_cards(self, limit: int = EDITS_PER_PASS) -> int:
         """Edit the digest messages of the last days whose articles' cards changed (a curator
         rewrote a title, re-pointed a file...) to show the current cards; returns how many
-        were edited. Paced with the digests; a message that is gone is never tried again; when
-        Discord fails, the rest wait for the next pass. Command answers are left as posted."""
+        were edited. Paced with the digests; a message that is gone is never tried again, one
+        whose new cards would not fit is left as posted; when Discord fails, the rest wait for
+        the next pass. Command answers are left as posted."""
         handled: set[int] = set()
         edited = 0
         since = self.clock() - EDIT_CARDS_POSTED_WITHIN
-        for article_id in await self.digests.changed_cards(limit):
+        for article_id in await self.digests.changed_cards(since, limit):
             for message in await self.digests.digest_messages_with(article_id, since):
                 if message.message_id in handled:
                     continue
                 if len(handled) >= limit or self._stopping:
                     return edited
+                handled.add(message.message_id)
+                embeds = part_embeds(DigestPart("", message.articles, message.style))
+                if len(pack_embeds(embeds)) > 1:  # grew past one message: leave it as posted
+                    continue
                 await self.pacer.wait()
                 try:
                     await self.channels.edit(
-                        message.channel_id,
-                        message.guild_id,
-                        message.message_id,
-                        embeds=[article_embed(item.article) for item in message.articles],
+                        message.channel_id, message.guild_id, message.message_id, embeds=embeds
                     )
-                except PostRefused as refusal:  # deleted, or no longer ours to edit
+                except PostRefused as refusal:
                     log.info("card edit of message %s refused: %s", message.message_id, refusal)
-                    await self.digests.message_gone(message.message_id)
+                    if refusal.gone:
+                        await self.digests.message_gone(message.message_id)
                 except PostFailed as failure:
-                    log.warning("card edits wait for the next rescan: %s", failure)
+                    log.warning("card edits wait for the next pass: %s", failure)
                     return edited
                 else:
                     edited += 1
-                handled.add(message.message_id)
             await self.digests.card_edited(article_id)
         if edited:
             log.info("edited %d digest message(s) to show changed cards", edited)
@@ -422,6 +442,9 @@ class DigestDeliverer:
             if check_channel:
                 found, pending = await self._recover_sent_parts(pending, sent)
                 sent |= found
+        except (PostRefused, PostFailed) as trouble:
+            return await self._unresolved(pending, str(trouble))
+        try:
             for number, part in enumerate(pending.parts):
                 if number in sent:
                     continue
@@ -555,6 +578,14 @@ class DigestDeliverer:
     async def _postpone(self, pending: PendingDelivery, reason: str) -> DeliveryResult:
         now = self.clock()
         if pending.attempts >= len(RETRY_DELAYS):
+            # Giving up: first learn which parts did reach the channel (the last may have),
+            # so that only stories never shown there are released.
+            try:
+                found, pending = await self._recover_sent_parts(pending, set(pending.sent_parts))
+            except (PostRefused, PostFailed) as trouble:
+                return await self._unresolved(pending, str(trouble))
+            if found:
+                pending = replace(pending, sent_parts=pending.sent_parts | found)
             return await self._failed(
                 pending, f"gave up after {pending.attempts + 1} tries: {reason}"
             )
@@ -566,6 +597,20 @@ class DigestDeliverer:
             retry_at.isoformat(),
             reason,
         )
+        return DeliveryResult(pending.channel_id, Outcome.RETRYING, reason=reason)
+
+    async def _unresolved(self, pending: PendingDelivery, reason: str) -> DeliveryResult:
+        """The channel could not be read to see which parts of ``pending`` reached it: keep it
+        pending (its stories stay held back, nothing is sent twice), try again later, and tell
+        the admins why the digest is stuck."""
+        reason = f"cannot check what reached the channel ({reason})"
+        retry_at = self.clock() + RETRY_DELAYS[min(pending.attempts, len(RETRY_DELAYS) - 1)]
+        await self.digests.postpone_delivery(pending.id, retry_at, reason)
+        await self.digests.mark_failing(pending.channel_id, reason)
+        log.warning("digest delivery to channel %s is unresolved: %s", pending.channel_id, reason)
+        digest = await self.digests.get(pending.channel_id)
+        if digest is not None and not digest.failure_notified:
+            await self._tell_admins(digest, reason)
         return DeliveryResult(pending.channel_id, Outcome.RETRYING, reason=reason)
 
     async def _tell_admins(self, digest: Digest, reason: str) -> None:

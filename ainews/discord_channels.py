@@ -11,13 +11,15 @@ import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 import discord
 
 from ainews.cards import NO_MENTIONS
 from ainews.delivery import HISTORY_LOOKBACK, PostedMessage, PostFailed, PostRefused
+
+T = TypeVar("T")
 
 #: Discord's JSON error codes for a channel the bot cannot see, and a permission it lacks.
 MISSING_ACCESS = 50001
@@ -124,8 +126,8 @@ class DiscordChannels:
         )
         me = self.client.user
         found: list[PostedMessage] = []
-        async with _translated_errors():
-            async for message in pages:
+        async with _translated_errors(limit=None):  # a long history: a time limit a page
+            async for message in _paged(pages):
                 if me is not None and message.author.id == me.id:
                     found.append(PostedMessage(message.id, message.content))
         return found
@@ -135,12 +137,21 @@ class DiscordChannels:
             channel = await self.client.fetch_channel(channel_id)
         guild = getattr(channel, "guild", None)
         me = guild.me if guild is not None else None
-        if me is None or not isinstance(channel, discord.abc.GuildChannel):
+        if me is None or not isinstance(channel, discord.abc.GuildChannel | discord.Thread):
             return
-        allowed = channel.permissions_for(me)
+        try:
+            allowed = channel.permissions_for(me)
+        except discord.ClientException as unknown:  # a thread whose parent is not cached
+            raise PostFailed(f"cannot tell the bot's permissions there ({unknown})") from unknown
         if not allowed.view_channel:
             raise PostRefused(refusal_text(MISSING_ACCESS))
-        if not (allowed.send_messages and allowed.embed_links and allowed.read_message_history):
+        if isinstance(channel, discord.Thread):
+            posts = allowed.send_messages_in_threads
+        elif isinstance(channel, discord.ForumChannel):  # the post, then its later parts
+            posts = allowed.send_messages and allowed.send_messages_in_threads
+        else:
+            posts = allowed.send_messages
+        if not (posts and allowed.embed_links and allowed.read_message_history):
             raise PostRefused(refusal_text(MISSING_PERMISSIONS))
 
     async def edit(
@@ -163,17 +174,31 @@ class DiscordChannels:
 
 
 @asynccontextmanager
-async def _translated_errors() -> AsyncIterator[None]:
+async def _translated_errors(limit: float | None = REQUEST_SECONDS) -> AsyncIterator[None]:
     """Discord's answers as PostRefused or PostFailed, and a time limit on the request."""
     try:
-        async with asyncio.timeout(REQUEST_SECONDS):
+        async with asyncio.timeout(limit):
             yield
-    except (discord.Forbidden, discord.NotFound) as error:
+    except discord.NotFound as error:
+        raise PostRefused(refusal_reason(error), gone=True) from error
+    except discord.Forbidden as error:
         raise PostRefused(refusal_reason(error)) from error
     except (discord.DiscordServerError, aiohttp.ClientError, TimeoutError) as error:
         raise PostFailed(f"Discord did not answer properly ({error})") from error
     except discord.HTTPException as error:  # a 400, a 429 without Via: retrying won't help
         raise PostRefused(refusal_reason(error)) from error
+
+
+async def _paged(items: AsyncIterator[T]) -> AsyncIterator[T]:
+    """``items`` (a history: a request a page), each within :data:`REQUEST_SECONDS`."""
+    iterator = aiter(items)
+    while True:
+        try:
+            async with asyncio.timeout(REQUEST_SECONDS):
+                item = await anext(iterator)
+        except StopAsyncIteration:
+            return
+        yield item
 
 
 def post_tags(forum: discord.ForumChannel, topics: Sequence[str]) -> list[discord.ForumTag]:

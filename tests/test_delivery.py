@@ -103,8 +103,8 @@ class RecordingChannels:
         *,
         embeds: Sequence[discord.Embed],
     ) -> None:
-        if channel_id in self.refuse:
-            raise PostRefused(self.refuse[channel_id])
+        if channel_id in self.refuse:  # an edit refused: the message is gone (a 404)
+            raise PostRefused(self.refuse[channel_id], gone=True)
         if self.fail is not None:
             raise PostFailed(self.fail)
         self.edits.append((message_id, list(embeds)))
@@ -402,7 +402,8 @@ async def test_messages_older_than_a_week_keep_their_cards(delivery: Delivery) -
     await delivery.rescan()
 
     assert await delivery.deliverer.edit_changed_cards() == 0
-    assert await delivery.digests.changed_cards(10) == []  # nothing left waiting either
+    since = delivery.clock() - timedelta(days=7)
+    assert await delivery.digests.changed_cards(since, 10) == []  # nothing left waiting either
 
 
 async def test_card_edits_wait_for_the_next_pass_when_discord_fails(delivery: Delivery) -> None:

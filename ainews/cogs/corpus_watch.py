@@ -229,10 +229,7 @@ async def _rescan(bot: NewsBot, known_problem: str | None) -> str | None:
     if report.ingested or report.withdrawn:
         bot.catalog.forget_cached_topics()
     if report.ingested:
-        try:
-            await bot.deliverer.edit_changed_cards()
-        except Exception:
-            log.exception("editing changed cards failed; will try again after the next rescan")
+        bot.deliverer.wake()  # digest messages whose cards changed are edited by the scheduler
     # Each rejected file once: rejections an earlier rescan logged are only counted below.
     for rejection in [r for r in report.rejected if not r.reported_before][:20]:
         log.warning("rejected %s: %s", rejection.path, rejection.reason)

@@ -1,9 +1,10 @@
 """Channel digests: the /digest commands for admins, the scheduler loop, and clean-up events.
 
 One digest per channel combines all its topics. The scheduler is one loop that asks the store
-what is due (no task per subscription), delivers it, and sleeps until the next digest is due,
-waking early when a command changes a schedule and at least every ``SCHEDULER_MAX_SLEEP``
-seconds (so a jump of the wall clock is noticed). Time comes from ``bot.clock`` so tests drive it.
+what is due (no task per subscription), delivers it, edits digest messages whose cards changed,
+and sleeps until the next digest is due, waking early when a command changes a schedule or a
+rescan changes cards, and at least every ``SCHEDULER_MAX_SLEEP`` seconds (so a jump of the wall
+clock is noticed). Time comes from ``bot.clock`` so tests drive it.
 """
 
 from __future__ import annotations
@@ -64,8 +65,6 @@ class DigestCommands(
         self.bot = bot
         self.deliverer = bot.deliverer
         self.digests = bot.digests
-        #: Set when a command changed a schedule: the scheduler looks again at once.
-        self.schedule_changed = asyncio.Event()
         self.scheduler: asyncio.Task[None] | None = None
         super().__init__()
 
@@ -94,16 +93,18 @@ class DigestCommands(
     async def run_scheduler(self) -> None:
         await self.bot.wait_until_ready()
         await self.bot.corpus_ready.wait()
+        woken = self.deliverer.woken
         while True:
-            self.schedule_changed.clear()
+            woken.clear()
             try:
                 await self.deliverer.run_due()
+                await self.deliverer.edit_changed_cards()
                 delay = await self.deliverer.seconds_until_due(SCHEDULER_MAX_SLEEP)
             except Exception:
                 log.exception("digest scheduler pass failed; will try again")
                 delay = SCHEDULER_MAX_SLEEP
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.schedule_changed.wait(), delay)
+                await asyncio.wait_for(woken.wait(), delay)
 
     @commands.Cog.listener()
     async def on_guild_channel_delete(self, channel: discord.abc.GuildChannel) -> None:
@@ -433,7 +434,7 @@ class DigestCommands(
 
     def scheduler_wake(self) -> None:
         """Subscriptions changed: the scheduler looks again at what is due next."""
-        self.schedule_changed.set()
+        self.deliverer.wake()
 
     def channel_name(self, channel_id: int) -> str:
         channel = self.bot.get_channel(channel_id)

@@ -62,10 +62,11 @@ class DigestPart:
 class PostedDigest:
     """A digest message in a channel, with the articles it carries as they are now."""
 
-    channel_id: int
+    channel_id: int  #: where the message is: the channel, or a forum digest's post
     guild_id: int | None
     message_id: int
     articles: tuple[StoredArticle, ...]
+    style: DigestStyle = "cards"
 
 
 @dataclass(frozen=True, slots=True)
@@ -491,8 +492,16 @@ class DigestRepository:
 
     # Editing cards that changed -------------------------------------------------------------
 
-    async def changed_cards(self, limit: int) -> list[str]:
-        """Articles whose card changed since their digest messages were last edited."""
+    async def changed_cards(self, since: datetime, limit: int) -> list[str]:
+        """Articles whose card changed and that a digest posted since ``since``; the others
+        are dropped from the queue (nothing to edit)."""
+        async with self.database.transaction() as db:
+            await db.execute(
+                "DELETE FROM cards_changed WHERE NOT EXISTS (SELECT 1 FROM ledger AS l"
+                " WHERE l.article_id = cards_changed.article_id AND l.source = 'digest'"
+                " AND l.posted_at >= ?)",
+                (to_timestamp(since),),
+            )
         async with self.database.connection.execute(
             "SELECT article_id FROM cards_changed ORDER BY article_id LIMIT ?", (limit,)
         ) as cursor:
@@ -502,7 +511,9 @@ class DigestRepository:
         """The digest messages posted since ``since`` that carry ``article_id`` (not found gone),
         each with the articles it carries, as they are now."""
         async with self.database.connection.execute(
-            "SELECT DISTINCT l.channel_id, l.guild_id, l.message_id FROM ledger AS l"
+            "SELECT DISTINCT coalesce(d.post_id, l.channel_id), l.guild_id, l.message_id, d.style"
+            " FROM ledger AS l JOIN delivery_parts AS p ON p.message_id = l.message_id"
+            " JOIN deliveries AS d ON d.id = p.delivery_id"
             " WHERE l.article_id = ? AND l.source = 'digest' AND l.posted_at >= ?"
             " AND l.message_id NOT IN (SELECT message_id FROM messages_gone)"
             " ORDER BY l.message_id",
@@ -510,7 +521,7 @@ class DigestRepository:
         ) as cursor:
             messages = list(await cursor.fetchall())
         found = []
-        for channel_id, guild_id, message_id in messages:
+        for channel_id, guild_id, message_id, style in messages:
             async with self.database.connection.execute(
                 "SELECT i.article_id FROM delivery_parts AS p JOIN delivery_items AS i"
                 " ON i.delivery_id = p.delivery_id AND i.part = p.part"
@@ -519,7 +530,7 @@ class DigestRepository:
             ) as cursor:
                 carried = [carried_id for (carried_id,) in await cursor.fetchall()]
             articles = tuple([await self._current_version(carried_id) for carried_id in carried])
-            found.append(PostedDigest(channel_id, guild_id, message_id, articles))
+            found.append(PostedDigest(channel_id, guild_id, message_id, articles, style))
         return found
 
     async def card_edited(self, article_id: str) -> None:

@@ -180,3 +180,36 @@ async def test_an_announcement_digest_is_published_within_discords_hourly_limit(
     listed = await digest_command(sandbox, world, "list")
     field = next(f for f in listed.embeds[0]["fields"] if f["name"] == "#announcements")
     assert "⚠️ Publishing: a message was not published" in field["value"]
+
+
+async def test_changed_cards_are_edited_in_forum_posts_and_compact_lists_stay_compact(
+    sandbox: Sandbox, world: NewsWorld, clocked_bot: NewsBot, clock: SettableClock, corpus_dir
+) -> None:
+    write_long_articles(corpus_dir, 3)
+    await rescan_corpus(clocked_bot)
+    forum = sandbox.create_forum(world.guild, "news-forum", tags=["Deep Dives"])
+    await digest_command(
+        sandbox, world, "subscribe", topic="Deep Dives", max_items=3, channel=forum
+    )
+    await digest_command(
+        sandbox, world, "subscribe", topic="Deep Dives", max_items=3, style="compact"
+    )
+    clock.set(MONDAY_RUN)
+    assert {r.outcome for r in await clocked_bot.deliverer.run_due()} == {Outcome.SENT}
+    (post,) = sandbox.forum_posts(forum)
+    (compact,) = sandbox.channel_messages(world.news)
+
+    path = next((corpus_dir / "deep").iterdir())
+    old_title = path.read_text(encoding="utf-8").split('title: "', 1)[1].split('"', 1)[0]
+    path.write_text(
+        path.read_text(encoding="utf-8").replace(old_title, "A rewritten title"), encoding="utf-8"
+    )
+    await rescan_corpus(clocked_bot)
+
+    assert await clocked_bot.deliverer.edit_changed_cards() == 2
+    titles = [embed["title"] for m in sandbox.channel_messages(post) for embed in m.embeds]
+    assert "A rewritten title" in titles and old_title not in titles
+    (list_embed,) = compact.embeds
+    assert "A rewritten title" in list_embed["description"]
+    assert old_title[:60] not in list_embed["description"]
+    assert compact.edited_at is not None

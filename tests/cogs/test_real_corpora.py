@@ -25,7 +25,13 @@ from ainews.app import NewsBot
 from ainews.cogs.corpus_watch import rescan_corpus
 from discord_sandbox.sandbox import Sandbox
 from discord_sandbox.state import Channel
-from tests.helpers import NewsWorld, digest_command, start_news_bot, write_article_file
+from tests.helpers import (
+    NewsWorld,
+    digest_command,
+    eventually,
+    start_news_bot,
+    write_article_file,
+)
 
 TOPIC = "Curated AI"
 WATCH_URL = "https://www.youtube.com/watch?v=Qm3vX8rT1aE"
@@ -205,6 +211,7 @@ async def test_a_replayed_curated_corpus_shows_every_story_once_in_each_channel(
                 break
             await rescan_corpus(bot)
             assert bot.last_rescan is not None and bot.last_rescan.rejected == []
+            await eventually(lambda: cards_edited(bot))  # by the scheduler, woken by the rescan
         await assert_ledger_holds_each_story_once(bot)
 
     latest_cards, digest_cards = cards_in(sandbox, world.news), cards_in(sandbox, world.other)
@@ -223,6 +230,10 @@ async def test_a_replayed_curated_corpus_shows_every_story_once_in_each_channel(
     assert card_of(digest_cards, curator, "same url")["title"] == "Two files, one URL: second title"
     entity = next(card for card in latest_cards if "o5" in card["title"])
     assert entity["title"] == "OpenAI’s “o5” & the race for reasoning"
+
+
+async def cards_edited(bot: NewsBot) -> bool:
+    return not await bot.digests.changed_cards(bot.clock() - timedelta(days=7), 1)
 
 
 def card_of(cards: list[dict[str, Any]], curator: Curator, story: str) -> dict[str, Any]:

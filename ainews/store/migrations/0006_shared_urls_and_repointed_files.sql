@@ -33,6 +33,9 @@ CREATE TABLE cards_changed (
 -- The digest messages that carry an article, newest last: where to edit its card.
 CREATE INDEX ledger_digests_by_article ON ledger (article_id, posted_at) WHERE source = 'digest';
 
+-- Which delivery (and part) a digest message belongs to, to edit it.
+CREATE INDEX delivery_parts_by_message ON delivery_parts (message_id);
+
 -- Digest messages found deleted (404) when editing: never edited again.
 CREATE TABLE messages_gone (
     message_id INTEGER PRIMARY KEY
