@@ -294,9 +294,9 @@ async def test_save_files_is_all_or_nothing(
 async def test_rejected_file_is_recorded_without_an_article(repository, database) -> None:
     await repository.save_files([FileOutcome("/c/bad.md", 5, 6, error="title: required")])
 
-    assert await rows(database, "SELECT * FROM source_files") == [
-        ("/c/bad.md", 5, 6, None, "title: required")
-    ]
+    assert await rows(
+        database, "SELECT path, mtime_ns, size, article_id, error FROM source_files"
+    ) == [("/c/bad.md", 5, 6, None, "title: required")]
     assert await rows(database, "SELECT * FROM articles") == []
 
 
@@ -637,3 +637,22 @@ async def test_a_url_shared_then_given_up_before_regrouping_leaves_its_owner_lin
     )
     assert await story_of(database, lister) == await story_of(database, owner) == min(lister, owner)
     assert await story_of(database, sharer) == sharer
+
+
+async def test_a_file_rejected_half_written_then_repointed_keeps_its_story(
+    repository, database, save, article_text
+) -> None:
+    """A curation tool's rewrite caught half-written (rejected), then the file holds another
+    outlet's copy: the article it held before is still linked to the one it holds now."""
+    no_aliases = {"ampWebUrl": None, "cdnAmpWebUrl": None}  # only the file ties them
+    first = await save(
+        "/c/story.md", "story", webUrl="https://outlet-a.example.com/story", **no_aliases
+    )
+    await repository.save_files([FileOutcome("/c/story.md", 2, 10, error="invalid YAML")])
+    second = await save(
+        "/c/story.md", "story", webUrl="https://outlet-b.example.net/story", **no_aliases
+    )
+    await repository.regroup_stories()
+
+    assert first != second
+    assert await story_of(database, first) == await story_of(database, second)

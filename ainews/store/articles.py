@@ -114,7 +114,8 @@ class ArticleRepository:
                 "INSERT INTO source_files (path, mtime_ns, size, article_id, error)"
                 " VALUES (?, ?, ?, ?, ?) ON CONFLICT (path) DO UPDATE SET"
                 " mtime_ns = excluded.mtime_ns, size = excluded.size,"
-                " article_id = excluded.article_id, error = excluded.error",
+                " article_id = excluded.article_id, error = excluded.error,"
+                " last_article_id = coalesce(source_files.article_id, last_article_id)",
                 sorted(  # in path order: the order of the index by path (a stable sort)
                     (
                         (o.path, o.mtime_ns, o.size, o.record.id if o.record else None, o.error)
@@ -263,10 +264,11 @@ class ArticleRepository:
         return int(row[0]) if row else 0
 
     async def _articles_held_by(self, paths: Sequence[str]) -> dict[str, str]:
-        """The article each of ``paths`` holds now (rejected and new files are left out)."""
+        """The article each of ``paths`` holds now, or held before it was rejected (new files
+        are left out)."""
         rows = await self._rows_in(
-            "SELECT path, article_id FROM source_files WHERE path IN ({})"
-            " AND article_id IS NOT NULL",
+            "SELECT path, coalesce(article_id, last_article_id) FROM source_files"
+            " WHERE path IN ({}) AND coalesce(article_id, last_article_id) IS NOT NULL",
             paths,
         )
         return dict(rows)

@@ -22,6 +22,9 @@ CREATE TABLE repointed_articles (
     PRIMARY KEY (earlier_id, later_id)
 ) WITHOUT ROWID;
 CREATE INDEX repointed_articles_by_later ON repointed_articles (later_id, earlier_id);
+-- The article a file held before it was last saved: a file caught half-written (rejected) and
+-- then re-pointed still links the article it held to the one it holds now.
+ALTER TABLE source_files ADD COLUMN last_article_id TEXT;
 
 -- Articles whose card changed since they were last shown (title, excerpt, image, URL, provider:
 -- what a card shows, not what curation tools rewrite on every run): the digest messages of the
