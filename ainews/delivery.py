@@ -283,6 +283,8 @@ class DigestDeliverer:
         if self._stopping:
             return DeliveryResult(digest.channel_id, Outcome.SHUTTING_DOWN)
         async with self._slot(digest.channel_id):
+            if self._stopping:  # shutdown began while this one waited for the channel
+                return DeliveryResult(digest.channel_id, Outcome.SHUTTING_DOWN)
             if scheduled:  # another pass may have run it while this one waited for the channel
                 current = await self.digests.get(digest.channel_id)
                 if current is None or current.paused or current.next_run_at > self.clock():

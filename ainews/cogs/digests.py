@@ -262,6 +262,11 @@ class DigestCommands(
             )
         names = {t.key: t.name for t in await self.bot.catalog.topics()}
         embed = discord.Embed(title="Digests")
+        # Counting what filters hold back reads up to a thousand articles a digest: answer
+        # "thinking…" first, within Discord's 3 s.
+        counting = any(digest.filters.active for digest in digests[:25])
+        if counting:
+            await interaction.response.defer(ephemeral=True, thinking=True)
         for digest in digests[:25]:
             notes = []
             if digest.mention_role_id is not None:
@@ -287,7 +292,10 @@ class DigestCommands(
             )
         if len(digests) > 25:
             embed.set_footer(text=f"… and {len(digests) - 25} more")
-        await interaction.response.send_message(embed=embed, ephemeral=True)
+        if counting:
+            await interaction.followup.send(embed=embed, ephemeral=True)
+        else:
+            await interaction.response.send_message(embed=embed, ephemeral=True)
 
     @app_commands.command(
         name="preview", description="Show exactly what the next digest would post now"
