@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import re
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -358,18 +361,42 @@ def test_a_news_dir_that_is_a_file_is_refused(
         Settings.load().require_news_dir()
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any folder")
-def test_an_unreadable_news_dir_is_refused(
-    clean_env: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    locked = clean_env / "locked"
-    locked.mkdir(mode=0)
-    monkeypatch.setenv("NEWS_DIR", str(locked))
+NOBODY = 65534
+
+
+def _as_nobody() -> None:
+    """In a process started as root: become nobody, whom folder modes do bind."""
+    import ainews.settings  # noqa: F401 (before dropping the rights to read it)
+
+    os.setgid(NOBODY)
+    os.setuid(NOBODY)
+
+
+def _refusal_of(news_dir: str) -> str:
     try:
-        with pytest.raises(SettingsError, match=r"NEWS_DIR is .*locked, which cannot be read"):
-            Settings.load().require_news_dir()
+        Settings(news_dir=Path(news_dir)).require_news_dir()
+    except SettingsError as refusal:
+        return str(refusal)
+    return "accepted"
+
+
+@pytest.mark.slow
+def test_an_unreadable_news_dir_is_refused(tmp_path: Path) -> None:
+    """Root reads any folder, so as root the check runs in a process that has become nobody."""
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0)
+    try:
+        if os.geteuid() == 0:
+            tmp_path.chmod(0o755)
+            context = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(1, mp_context=context, initializer=_as_nobody) as nobody:
+                refusal = nobody.submit(_refusal_of, str(locked)).result(timeout=60)
+        else:
+            refusal = _refusal_of(str(locked))
     finally:
         locked.chmod(0o700)
+
+    assert re.match(r"NEWS_DIR is .*locked, which cannot be read", refusal), refusal
 
 
 def test_the_shipped_env_example_copied_to_dotenv_gives_the_defaults(clean_env: Path) -> None:
