@@ -570,12 +570,16 @@ class DigestDeliverer:
     async def _failed(self, pending: PendingDelivery, reason: str) -> DeliveryResult:
         now = self.clock()
         await self.digests.finish_delivery(pending.id, "failed", now, reason)
-        await self.digests.mark_failing(pending.channel_id, reason)
         log.warning("digest delivery failed: channel %s: %s", pending.channel_id, reason)
-        digest = await self.digests.get(pending.channel_id)
+        await self._mark_failing(pending.channel_id, reason)
+        return DeliveryResult(pending.channel_id, Outcome.FAILED, reason=reason)
+
+    async def _mark_failing(self, channel_id: int, reason: str) -> None:
+        """The digest is failing: say why in /digest list, and tell its admins once."""
+        await self.digests.mark_failing(channel_id, reason)
+        digest = await self.digests.get(channel_id)
         if digest is not None and not digest.failure_notified:
             await self._tell_admins(digest, reason)
-        return DeliveryResult(pending.channel_id, Outcome.FAILED, reason=reason)
 
     async def _postpone(self, pending: PendingDelivery, reason: str) -> DeliveryResult:
         now = self.clock()
@@ -608,11 +612,8 @@ class DigestDeliverer:
         reason = f"cannot check what reached the channel ({reason})"
         retry_at = self.clock() + RETRY_DELAYS[min(pending.attempts, len(RETRY_DELAYS) - 1)]
         await self.digests.postpone_delivery(pending.id, retry_at, reason)
-        await self.digests.mark_failing(pending.channel_id, reason)
         log.warning("digest delivery to channel %s is unresolved: %s", pending.channel_id, reason)
-        digest = await self.digests.get(pending.channel_id)
-        if digest is not None and not digest.failure_notified:
-            await self._tell_admins(digest, reason)
+        await self._mark_failing(pending.channel_id, reason)
         return DeliveryResult(pending.channel_id, Outcome.RETRYING, reason=reason)
 
     async def _tell_admins(self, digest: Digest, reason: str) -> None:
