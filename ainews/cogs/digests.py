@@ -66,6 +66,8 @@ class DigestCommands(
         self.deliverer = bot.deliverer
         self.digests = bot.digests
         self.scheduler: asyncio.Task[None] | None = None
+        #: The scheduler looks at what is due at least this often (seconds).
+        self.max_sleep = SCHEDULER_MAX_SLEEP
         super().__init__()
 
     async def cog_load(self) -> None:
@@ -99,10 +101,10 @@ class DigestCommands(
             try:
                 await self.deliverer.run_due()
                 await self.deliverer.edit_changed_cards()
-                delay = await self.deliverer.seconds_until_due(SCHEDULER_MAX_SLEEP)
+                delay = await self.deliverer.seconds_until_due(self.max_sleep)
             except Exception:
                 log.exception("digest scheduler pass failed; will try again")
-                delay = SCHEDULER_MAX_SLEEP
+                delay = self.max_sleep
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(woken.wait(), delay)
 

@@ -213,6 +213,14 @@ async def test_a_replayed_curated_corpus_shows_every_story_once_in_each_channel(
             assert bot.last_rescan is not None and bot.last_rescan.rejected == []
             await eventually(lambda: cards_edited(bot))  # by the scheduler, woken by the rescan
         await assert_ledger_holds_each_story_once(bot)
+        again = await sandbox.invoke(
+            "latest",
+            member=world.reader,
+            channel=world.news,
+            options={"count": 10, "include_seen": True, "private": True},
+        )
+        shown_again = {curator.story_of_url[e["url"]]: e["url"] for e in again.embeds}
+        assert shown_again["robot hands"] == OUTLETS[3]  # include_seen: the current version
 
     latest_cards, digest_cards = cards_in(sandbox, world.news), cards_in(sandbox, world.other)
     for cards in (latest_cards, digest_cards):
