@@ -544,10 +544,7 @@ class DigestDeliverer:
                 posts = await self.channels.own_posts(
                     pending.channel_id, pending.guild_id, after=pending.history_after
                 )
-                post_id = next(
-                    (p.id for p in posts if (find_marker(p.content) or ("",))[0] == pending.marker),
-                    None,
-                )
+                post_id = next((p.id for p in posts if _marked(p, pending.marker)), None)
                 if post_id is None:  # the post was never made: nothing was sent
                     return found, pending
                 await self.digests.record_post(pending.id, post_id)
@@ -635,3 +632,9 @@ class DigestDeliverer:
             log.warning("could not tell the admins of %s: %s", digest.guild_id, error)
             return
         await self.digests.mark_failure_notified(digest.channel_id)
+
+
+def _marked(message: PostedMessage, marker: str) -> bool:
+    """Whether ``message`` is a part of the delivery with ``marker``."""
+    mark = find_marker(message.content)
+    return mark is not None and mark[0] == marker
