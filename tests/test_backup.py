@@ -9,7 +9,7 @@ import pytest
 
 from ainews.__main__ import main
 from ainews.settings import SAMPLE_CORPUS
-from ainews.store.database import NEW_DATABASE_PAGE_SIZE
+from ainews.store.sqlite import NEW_DATABASE_PAGE_SIZE
 
 
 def test_backup_copies_a_database_that_is_open_elsewhere(

@@ -155,8 +155,8 @@ async def delivery(database: Database, tmp_path: Path) -> AsyncIterator[Delivery
 
 
 async def ledger_rows(database: Database, channel_id: int) -> list[tuple[int, str]]:
-    rows = await database.connection.execute_fetchall(
-        "SELECT message_id, article_id FROM ledger WHERE channel_id = ? ORDER BY rowid",
+    rows = await database.fetch(
+        "SELECT message_id, article_id FROM ledger WHERE channel_id = ? ORDER BY seq",
         (channel_id,),
     )
     return [(row[0], row[1]) for row in rows]

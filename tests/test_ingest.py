@@ -37,8 +37,7 @@ async def ingest(database: Database, root: Path, **kwargs: Any) -> CorpusReport:
 
 
 async def rows(database: Database, sql: str, *params: Any) -> list[tuple[Any, ...]]:
-    async with database.connection.execute(sql, params) as cursor:
-        return [tuple(row) for row in await cursor.fetchall()]
+    return [tuple(row) for row in await database.fetch(sql, params)]
 
 
 async def active_of(database: Database, url: str) -> int | None:

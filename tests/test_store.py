@@ -21,14 +21,8 @@ from ainews.store.articles import (
     ArticleRepository,
     FileOutcome,
 )
-from ainews.store.database import (
-    BUSY_TIMEOUT_MS,
-    NEW_DATABASE_PAGE_SIZE,
-    Database,
-    StoreError,
-    latest_schema_version,
-    migrations,
-)
+from ainews.store.database import Database, StoreError, latest_schema_version, migrations
+from ainews.store.sqlite import BUSY_TIMEOUT_MS, NEW_DATABASE_PAGE_SIZE
 
 TABLES = {
     "source_files",
@@ -42,8 +36,7 @@ TABLES = {
 
 
 async def rows(database: Database, sql: str, *params: Any) -> list[tuple[Any, ...]]:
-    async with database.connection.execute(sql, params) as cursor:
-        return [tuple(row) for row in await cursor.fetchall()]
+    return [tuple(row) for row in await database.fetch(sql, params)]
 
 
 async def value(database: Database, sql: str, *params: Any) -> Any:

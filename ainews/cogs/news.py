@@ -18,7 +18,7 @@ from discord.ext import commands
 
 from ainews.cards import NO_MENTIONS, pack_cards, pack_embeds, with_video_link
 from ainews.cogs.topic_option import Topic
-from ainews.store.catalog import NewsCatalog, StoredArticle, TopicStats, search_expression
+from ainews.store.catalog import NewsCatalog, StoredArticle, TopicStats, search_words
 from ainews.store.ledger import PostedArticle
 from ainews.tree import (
     UNEXPECTED_ERROR_REPLY,
@@ -104,7 +104,7 @@ class NewsCommands(commands.Cog):
         count: Count = DEFAULT_COUNT,
         private: bool = False,
     ) -> None:
-        if search_expression(query) is None:
+        if not search_words(query):
             raise UserFacingError("Type a word or two to search for, such as `robot laundry`.")
         assert interaction.channel_id is not None
         async with (

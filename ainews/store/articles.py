@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from operator import attrgetter, itemgetter
-from typing import Any, NamedTuple, cast
+from typing import NamedTuple, cast
 
 from ainews.corpus.article import Article, article_to_json, card_changed, indexed_fields_from_json
 from ainews.corpus.scan import KnownFile
 from ainews.corpus.urls import url_key
-from ainews.store.database import Database, to_timestamp
+from ainews.store.database import Database, Row, Transaction, to_timestamp
 
 
 class ArticleRecord(NamedTuple):
@@ -75,13 +75,12 @@ class ArticleRepository:
         prefix = root.rstrip("/") + "/"
         # NOT INDEXED: a rescan reads (nearly) every row, and reading the table in its own order
         # is twice as fast as walking the index by path and looking each row up from it.
-        async with self.database.connection.execute(
+        rows = await self.database.fetch(
             "SELECT path, mtime_ns, size, error FROM source_files NOT INDEXED"
             " WHERE path = ? OR (path >= ? AND path < ?)",
             (root, prefix, prefix[:-1] + "0"),
-        ) as cursor:
-            rows = cast("list[KnownFile]", await cursor.fetchall())  # tuples: no row factory
-        return {row[0]: row for row in rows}
+        )
+        return {row[0]: cast("KnownFile", tuple(row)) for row in rows}
 
     async def save_files(self, outcomes: Sequence[FileOutcome]) -> None:
         """Record parsed files and their articles in one transaction (all or nothing).
@@ -91,7 +90,7 @@ class ArticleRepository:
         good (``repointed_articles``)."""
         records = {o.record.id: o.record for o in outcomes if o.record is not None}
         async with self.database.transaction() as db:
-            held_before = await self._articles_held_by([o.path for o in outcomes])
+            held_before = await self._articles_held_by(db, [o.path for o in outcomes])
             replaced = set(held_before.values())
             repointed = {
                 (earlier, o.record.id)
@@ -101,21 +100,18 @@ class ArticleRepository:
                 and earlier != o.record.id
             }
             if repointed:
-                await db.executemany(
-                    "INSERT OR IGNORE INTO repointed_articles (earlier_id, later_id) VALUES (?, ?)",
-                    sorted(repointed),
+                await db.insert_rows(
+                    "repointed_articles", ("earlier_id", "later_id"), sorted(repointed)
                 )
                 # Where the earlier article was posted, the card now shows the later one.
-                await db.executemany(
-                    "INSERT OR IGNORE INTO cards_changed (article_id) VALUES (?)",
+                await db.insert_rows(
+                    "cards_changed",
+                    ("article_id",),
                     sorted({(earlier,) for earlier, _ in repointed}),
                 )
-            await db.executemany(
-                "INSERT INTO source_files (path, mtime_ns, size, article_id, error)"
-                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (path) DO UPDATE SET"
-                " mtime_ns = excluded.mtime_ns, size = excluded.size,"
-                " article_id = excluded.article_id, error = excluded.error,"
-                " last_article_id = coalesce(source_files.article_id, last_article_id)",
+            await db.insert_rows(
+                "source_files",
+                ("path", "mtime_ns", "size", "article_id", "error"),
                 sorted(  # in path order: the order of the index by path (a stable sort)
                     (
                         (o.path, o.mtime_ns, o.size, o.record.id if o.record else None, o.error)
@@ -123,19 +119,24 @@ class ArticleRepository:
                     ),
                     key=itemgetter(0),
                 ),
+                on_conflict="(path) DO UPDATE SET"
+                " mtime_ns = excluded.mtime_ns, size = excluded.size,"
+                " article_id = excluded.article_id, error = excluded.error,"
+                " last_article_id ="
+                " coalesce(source_files.article_id, source_files.last_article_id)",
             )
             if records:
-                await self._upsert_articles(records.values())
-            await self._refresh_active(replaced - records.keys())
+                await self._upsert_articles(db, records.values())
+            await self._refresh_active(db, replaced - records.keys())
 
     async def forget_files(self, paths: Sequence[str]) -> int:
         """Drop files that are gone; returns how many articles that withdrew from queries."""
         if not paths:
             return 0
         async with self.database.transaction() as db:
-            affected = set((await self._articles_held_by(paths)).values())
+            affected = set((await self._articles_held_by(db, paths)).values())
             await db.executemany("DELETE FROM source_files WHERE path = ?", [(p,) for p in paths])
-            return await self._refresh_active(affected)
+            return await self._refresh_active(db, affected)
 
     async def regroup_stories(self) -> None:
         """Group each article with the corpus articles its related coverage names (one story).
@@ -149,16 +150,17 @@ class ArticleRepository:
         (all of them after a large ingest, when reading every link is cheaper).
         """
         async with self.database.transaction() as db:
-            async with db.execute(
-                "SELECT article_id FROM stories_to_regroup LIMIT ?", (REGROUP_AROUND_AT_MOST + 1,)
-            ) as cursor:
-                saved = [article_id for (article_id,) in await cursor.fetchall()]
+            rows = await db.fetch(
+                "SELECT article_id FROM stories_to_regroup ORDER BY article_id LIMIT ?",
+                (REGROUP_AROUND_AT_MOST + 1,),
+            )
+            saved = [article_id for (article_id,) in rows]
             if not saved:
                 return
             if len(saved) > REGROUP_AROUND_AT_MOST or saved[0] == _EVERY_STORY:
-                stories = await self._stories_of_all()
+                stories = await self._stories_of_all(db)
             else:
-                stories = await self._stories_around(saved)
+                stories = await self._stories_around(db, saved)
             await db.executemany(
                 "UPDATE articles SET story_id = ? WHERE id = ? AND story_id <> ?",
                 sorted(  # in article order: the order of the index the rows are found by
@@ -168,30 +170,27 @@ class ArticleRepository:
             )
             await db.execute("DELETE FROM stories_to_regroup")
 
-    async def _stories_of_all(self) -> dict[str, str]:
+    async def _stories_of_all(self, db: Transaction) -> dict[str, str]:
         """The story of every article whose story is not its own now or was not before."""
-        db = self.database.connection
-        async with db.execute(
+        rows = await db.fetch(
             "SELECT r.article_id, u.article_id FROM article_related AS r"
             " JOIN article_urls AS u USING (url_key) WHERE u.article_id <> r.article_id"
             " UNION ALL SELECT earlier_id, later_id FROM repointed_articles"
-        ) as cursor:
-            links = [(a, b) for a, b in await cursor.fetchall()]
+        )
+        links = [(a, b) for a, b in rows]
         # URLs several articles share, read in key order (the table's) with no join.
-        async with db.execute(
-            "SELECT group_concat(article_id, ' ') FROM article_urls"
+        for (owners,) in await db.fetch(
+            f"SELECT {self.database.group_concat('article_id')} FROM article_urls"
             " GROUP BY url_key HAVING count(*) > 1"
-        ) as cursor:
-            for (owners,) in await cursor.fetchall():
-                first, *others = owners.split(" ")
-                links += [(first, other) for other in others]
+        ):
+            first, *others = owners.split("\x1f")
+            links += [(first, other) for other in others]
         stories = _connected_groups(links)
-        async with db.execute("SELECT id FROM articles WHERE story_id <> id") as cursor:
-            for (article_id,) in await cursor.fetchall():
-                stories.setdefault(article_id, article_id)
+        for (article_id,) in await db.fetch("SELECT id FROM articles WHERE story_id <> id"):
+            stories.setdefault(article_id, article_id)
         return stories
 
-    async def _stories_around(self, saved: list[str]) -> dict[str, str]:
+    async def _stories_around(self, db: Transaction, saved: list[str]) -> dict[str, str]:
         """The stories of the articles that ``saved`` articles' changes can have regrouped.
 
         Only saving an article changes links: its own (its URLs, its related coverage, the file
@@ -207,34 +206,35 @@ class ArticleRepository:
         seen_keys: set[int] = set()
         reached = set(saved)
         while reached:
-            mates = dict(
-                await self._rows_in(
+            mates: dict[str, str] = {
+                article: story
+                for article, story in await db.fetch_in(
                     "SELECT id, story_id FROM articles WHERE story_id IN"
                     " (SELECT story_id FROM articles WHERE id IN ({}))",
                     reached,
                 )
-            )
+            }
             new = mates.keys() - stored_story.keys()
             stored_story.update(mates)
             # The URL keys the new articles list, and those they may own (their own URLs:
             # whether they still own one is asked below, with every owner).
             keys: set[int] = set()
-            for (data,) in await self._rows_in("SELECT data FROM articles WHERE id IN ({})", new):
+            for (data,) in await db.fetch_in("SELECT data FROM articles WHERE id IN ({})", new):
                 fields = indexed_fields_from_json(data)
                 keys.update(url_key(url) for url in fields.urls + fields.related_urls)
             keys -= seen_keys
             seen_keys |= keys
             owners: dict[int, list[str]] = {}
-            for key, owner in await self._rows_in(_OWNERS_OF, keys):
+            for key, owner in await db.fetch_in(_OWNERS_OF, keys):
                 owners.setdefault(key, []).append(owner)
             reached = {owner for group in owners.values() for owner in group}
             for first, *others in owners.values():  # a shared URL: one story
                 links += [(first, other) for other in others]
-            for key, lister in await self._rows_in(_LISTERS_OF, keys):
+            for key, lister in await db.fetch_in(_LISTERS_OF, keys):
                 reached.add(lister)
                 links += [(lister, owner) for owner in owners.get(key, ()) if owner != lister]
             for column in ("earlier_id", "later_id"):  # one file's articles, one after the other
-                for earlier, later in await self._rows_in(
+                for earlier, later in await db.fetch_in(
                     f"SELECT earlier_id, later_id FROM repointed_articles WHERE {column} IN ({{}})",
                     new,
                 ):
@@ -244,81 +244,71 @@ class ArticleRepository:
         grouped = _connected_groups(links)
         return {article: grouped.get(article, article) for article in stored_story}
 
-    async def _rows_in(self, sql: str, values: Iterable[object]) -> list[tuple[Any, ...]]:
-        """The rows of ``sql`` whose ``IN ({})`` takes ``values`` (in chunks SQLite accepts)."""
-        chunk_size = 500
-        items, rows = list(values), list[tuple[Any, ...]]()
-        for start in range(0, len(items), chunk_size):
-            chunk = items[start : start + chunk_size]
-            async with self.database.connection.execute(
-                sql.format(",".join("?" * len(chunk))), chunk
-            ) as cursor:
-                rows.extend(cast("list[tuple[Any, ...]]", await cursor.fetchall()))
-        return rows
-
     async def count_active(self) -> int:
-        async with self.database.connection.execute(
-            "SELECT count(*) FROM articles WHERE active"
-        ) as cursor:
-            row = await cursor.fetchone()
-        return int(row[0]) if row else 0
+        return int(await self.database.fetchval("SELECT count(*) FROM articles WHERE active = 1"))
 
-    async def _articles_held_by(self, paths: Sequence[str]) -> dict[str, str]:
+    async def _articles_held_by(self, db: Transaction, paths: Sequence[str]) -> dict[str, str]:
         """The article each of ``paths`` holds now, or held before it was rejected (new files
         are left out)."""
-        rows = await self._rows_in(
+        rows = await db.fetch_in(
             "SELECT path, coalesce(article_id, last_article_id) FROM source_files"
             " WHERE path IN ({}) AND coalesce(article_id, last_article_id) IS NOT NULL",
             paths,
         )
-        return dict(rows)
+        return {path: article for path, article in rows}
 
-    async def _refresh_active(self, article_ids: Iterable[str]) -> int:
+    async def _refresh_active(self, db: Transaction, article_ids: Iterable[str]) -> int:
         """Set ``active`` from whether any file still holds the article; returns how many went."""
         withdrawn = 0
-        db = self.database.connection
         for article_id in article_ids:
-            cursor = await db.execute(
-                "UPDATE articles SET active = 0 WHERE id = ? AND active AND NOT EXISTS"
+            withdrawn += await db.execute(
+                "UPDATE articles SET active = 0 WHERE id = ? AND active = 1 AND NOT EXISTS"
                 " (SELECT 1 FROM source_files WHERE article_id = ?)",
                 (article_id, article_id),
             )
-            withdrawn += cursor.rowcount
         return withdrawn
 
-    async def _upsert_articles(self, records: Iterable[ArticleRecord]) -> None:
+    async def _upsert_articles(self, db: Transaction, records: Iterable[ArticleRecord]) -> None:
         """Insert or replace articles with their URLs, related coverage, topics and full text.
 
         Rows go in in key order: the keys are random, so that makes each statement visit every
-        index page it changes once, in order.
+        index page it changes once, in order. On SQLite the full-text index is kept here; on
+        PostgreSQL it is a generated column (migrations/postgresql).
         """
-        db = self.database.connection
+        sqlite = self.database.engine == "sqlite"
         in_batch_order = list(records)
         rows = sorted(in_batch_order, key=attrgetter("id"))
         records_by_id = {r.id: r for r in rows}
         first_names: dict[str, str] = {}  # display name as first seen, in this batch too
         for topic in (topic for r in in_batch_order for topic in r.topics):
             first_names.setdefault(topic.casefold(), topic)
-        await db.execute("CREATE TEMP TABLE IF NOT EXISTS batch (id TEXT PRIMARY KEY)")
-        await db.execute("DELETE FROM temp.batch")
-        await db.executemany(
-            "INSERT OR IGNORE INTO temp.batch (id) VALUES (?)", [(r.id,) for r in rows]
-        )
         # Articles already stored: take their old text out of the full-text index, and their
         # URLs, related coverage and topics out of theirs. URLs and topics are not indexed by
         # article (see the schema): their rows are found by key, from the stored article.
-        async with db.execute(
-            "SELECT id, data FROM temp.batch CROSS JOIN articles USING (id)"
-        ) as cursor:
-            stored = list(await cursor.fetchall())
-        if stored:
-            await db.execute(
-                "INSERT INTO articles_fts (articles_fts, rowid, title, excerpt, provider_name,"
-                " topics_text) SELECT 'delete', seq, title, excerpt, provider_name, topics_text"
-                " FROM temp.batch CROSS JOIN articles USING (id)"
-            )
+        stored: list[Row]
+        if sqlite:
+            await db.execute("CREATE TEMP TABLE IF NOT EXISTS batch (id TEXT PRIMARY KEY)")
+            await db.execute("DELETE FROM temp.batch")
             await db.executemany(
-                "INSERT OR IGNORE INTO cards_changed (article_id) VALUES (?)",
+                "INSERT OR IGNORE INTO temp.batch (id) VALUES (?)", [(r.id,) for r in rows]
+            )
+            stored = await db.fetch(
+                "SELECT id, data FROM temp.batch CROSS JOIN articles USING (id)"
+            )
+            if stored:
+                await db.execute(
+                    "INSERT INTO articles_fts (articles_fts, rowid, title, excerpt, provider_name,"
+                    " topics_text) SELECT 'delete', seq, title, excerpt, provider_name, topics_text"
+                    " FROM temp.batch CROSS JOIN articles USING (id)"
+                )
+        else:
+            stored = await db.fetch(
+                "SELECT id, data FROM articles WHERE id = ANY(?)", ([r.id for r in rows],)
+            )
+        if stored:
+            await db.insert_rows(
+                "cards_changed",
+                ("article_id",),
                 [
                     (article_id,)
                     for article_id, data in stored
@@ -342,67 +332,77 @@ class ArticleRepository:
                 "DELETE FROM article_topics WHERE topic_key = ? AND article_id = ?",
                 sorted(old_topics),
             )
-        await db.executemany(
-            "INSERT INTO articles (id, story_id, active, title, excerpt, provider_name,"
-            " topics_text, published_at, data) VALUES (?, ?, 1, ?, ?, ?, ?, ?, CAST(? AS TEXT))"
-            " ON CONFLICT (id) DO UPDATE SET active = 1, title = excluded.title,"
-            " excerpt = excluded.excerpt, provider_name = excluded.provider_name,"
-            " topics_text = excluded.topics_text, published_at = excluded.published_at,"
-            " data = excluded.data",
+        await db.insert_rows(
+            "articles",
+            (
+                "id",
+                "story_id",
+                "active",
+                "title",
+                "excerpt",
+                "provider_name",
+                "topics_text",
+                "published_at",
+                "data",
+            ),
             [
                 (
                     r.id,
                     r.id,
+                    1,
                     r.title,
                     r.excerpt,
                     r.provider_name,
                     " · ".join(r.topics),
                     r.published_at,
-                    r.data,
+                    r.data.decode(),
                 )
                 for r in rows
             ],
+            on_conflict="(id) DO UPDATE SET active = 1, title = excluded.title,"
+            " excerpt = excluded.excerpt, provider_name = excluded.provider_name,"
+            " topics_text = excluded.topics_text, published_at = excluded.published_at,"
+            " data = excluded.data",
         )
-        await db.execute(
-            "INSERT INTO articles_fts (rowid, title, excerpt, provider_name, topics_text)"
-            " SELECT seq, title, excerpt, provider_name, topics_text"
-            " FROM temp.batch CROSS JOIN articles USING (id)"
-        )
-        await self._queue_for_regrouping(rows)  # before their URLs replace others' below
-        await db.executemany(
-            "INSERT OR IGNORE INTO article_urls (url_key, article_id) VALUES (?, ?)",
+        if sqlite:
+            await db.execute(
+                "INSERT INTO articles_fts (rowid, title, excerpt, provider_name, topics_text)"
+                " SELECT seq, title, excerpt, provider_name, topics_text"
+                " FROM temp.batch CROSS JOIN articles USING (id)"
+            )
+        await self._queue_for_regrouping(db, rows)  # before their URLs replace others' below
+        await db.insert_rows(
+            "article_urls",
+            ("url_key", "article_id"),
             sorted((key, r.id) for r in rows for key in r.url_keys),
         )
-        await db.executemany(
-            "INSERT OR IGNORE INTO article_related (url_key, article_id) VALUES (?, ?)",
+        await db.insert_rows(
+            "article_related",
+            ("url_key", "article_id"),
             sorted((key, r.id) for r in rows for key in r.related_url_keys),
         )
-        await db.executemany(
-            "INSERT OR IGNORE INTO topics (key, name) VALUES (?, ?)", list(first_names.items())
-        )
-        await db.executemany(
-            "INSERT OR IGNORE INTO article_topics (topic_key, article_id) VALUES (?, ?)",
+        await db.insert_rows("topics", ("key", "name"), list(first_names.items()))
+        await db.insert_rows(
+            "article_topics",
+            ("topic_key", "article_id"),
             sorted((topic.casefold(), r.id) for r in rows for topic in r.topics),
         )
 
-    async def _queue_for_regrouping(self, records: list[ArticleRecord]) -> None:
+    async def _queue_for_regrouping(self, db: Transaction, records: list[ArticleRecord]) -> None:
         """Queue the stories a save can change: those of the saved articles, and of the articles
         they now share a URL with. After a large save: every story, one row instead of one an
         article for the whole ingest."""
-        db = self.database.connection
-        async with db.execute(
+        every_story = await db.fetchval(
             "SELECT count(*) FROM stories_to_regroup WHERE article_id = ?", (_EVERY_STORY,)
-        ) as cursor:
-            every_story = await cursor.fetchone() != (0,)
+        )
         if every_story or len(records) > REGROUP_AROUND_AT_MOST:
-            await db.execute(
-                "INSERT OR IGNORE INTO stories_to_regroup (article_id) VALUES (?)", (_EVERY_STORY,)
-            )
+            await db.insert_rows("stories_to_regroup", ("article_id",), [(_EVERY_STORY,)])
             return
         saved = {record.id for record in records}
-        owners = await self._rows_in(_OWNERS_OF, {key for r in records for key in r.url_keys})
-        await db.executemany(
-            "INSERT OR IGNORE INTO stories_to_regroup (article_id) VALUES (?)",
+        owners = await db.fetch_in(_OWNERS_OF, {key for r in records for key in r.url_keys})
+        await db.insert_rows(
+            "stories_to_regroup",
+            ("article_id",),
             [(article,) for article in sorted(saved | {owner for _, owner in owners})],
         )
 

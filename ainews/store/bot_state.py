@@ -10,11 +10,8 @@ class BotState:
         self.database = database
 
     async def get(self, key: str) -> str | None:
-        async with self.database.connection.execute(
-            "SELECT value FROM bot_state WHERE key = ?", (key,)
-        ) as cursor:
-            row = await cursor.fetchone()
-        return str(row[0]) if row else None
+        value = await self.database.fetchval("SELECT value FROM bot_state WHERE key = ?", (key,))
+        return str(value) if value is not None else None
 
     async def set(self, key: str, value: str) -> None:
         async with self.database.transaction() as db:

@@ -47,19 +47,27 @@ class TopicStats:
     newest: datetime | None
 
 
-def search_expression(query: str) -> str | None:
-    """An FTS5 MATCH expression for what a member typed, or None when it has no words.
+def search_words(query: str) -> list[str]:
+    """The words of what a member typed (at most MAX_SEARCH_TERMS): runs of letters and digits.
+    Nothing else survives, so nothing typed is query syntax on either engine: quotes,
+    ``AND``/``OR``/``NOT``, ``*``, ``NEAR(``, ``column:``, ``&|!()`` are all just separators."""
+    return _SEARCH_TERM.findall(query)[:MAX_SEARCH_TERMS]
 
-    Every word becomes a quoted string, so nothing the member types is FTS5 syntax: quotes,
-    ``AND``/``OR``/``NOT``, ``*``, ``NEAR(``, ``column:`` are all just text. Words are ANDed; the
-    last one also matches as a prefix, so a half-typed word still finds something.
-    """
-    words = _SEARCH_TERM.findall(query)[:MAX_SEARCH_TERMS]
-    if not words:
-        return None
+
+def fts5_expression(words: Sequence[str]) -> str:
+    """SQLite's FTS5 MATCH expression: every word a quoted string, ANDed; the last one also
+    matches as a prefix, so a half-typed word still finds something."""
     quoted = [f'"{word}"' for word in words]
     quoted[-1] += "*"
     return " ".join(quoted)
+
+
+def tsquery_expression(words: Sequence[str]) -> str:
+    """PostgreSQL's ``to_tsquery`` text for the same search: every word a quoted lexeme, ANDed,
+    the last one a prefix."""
+    quoted = [f"'{word}'" for word in words]
+    quoted[-1] += ":*"
+    return " & ".join(quoted)
 
 
 class NewsCatalog:
@@ -78,22 +86,20 @@ class NewsCatalog:
             # Counted per topic, then named: the rows come grouped by topic from article_topics'
             # key (or, where article_topics is also indexed by article, the active articles come
             # from the newest-first index), with no sort of every (topic, article) pair.
-            async with self.database.connection.execute(
+            rows = await self.database.fetch(
                 "SELECT tp.key, tp.name, c.articles, c.newest FROM (SELECT t.topic_key AS key,"
                 " count(*) AS articles, max(a.published_at) AS newest FROM article_topics AS t"
                 " JOIN articles AS a ON a.id = t.article_id WHERE a.active = 1"
                 " GROUP BY t.topic_key) AS c JOIN topics AS tp ON tp.key = c.key"
                 " ORDER BY c.articles DESC, tp.name"
-            ) as cursor:
-                topics = [
-                    TopicStats(key, name, count, from_timestamp(newest))
-                    for key, name, count, newest in await cursor.fetchall()
-                ]
-            async with self.database.connection.execute(
-                "SELECT count(*) FROM articles WHERE active = 1"
-            ) as cursor:
-                row = await cursor.fetchone()
-            self._active_articles = int(row[0]) if row else 0
+            )
+            topics = [
+                TopicStats(key, name, count, from_timestamp(newest))
+                for key, name, count, newest in rows
+            ]
+            self._active_articles = int(
+                await self.database.fetchval("SELECT count(*) FROM articles WHERE active = 1") or 0
+            )
             self._topics = topics
         return self._topics
 
@@ -113,7 +119,7 @@ class NewsCatalog:
         digest for its channel's topics."""
         if topics is not None and not topics:
             return []
-        where = " AND a.active"
+        where = " AND a.active = 1"
         if channel_id is not None:
             where += UNSEEN_IN_CHANNEL
         wanted = limit * 2 + 4  # room for articles of stories already on the page
@@ -167,32 +173,40 @@ class NewsCatalog:
             return False
         # Articles of the topics posted in the channel, counted up to where rows first win.
         enough = -(-rows_first // active) - rows
-        async with self.database.connection.execute(
+        posted = await self.database.fetchval(
             "SELECT count(*) FROM (SELECT 1 FROM ledger AS l JOIN article_topics AS t"
             f" ON {in_topics} AND t.article_id = l.article_id"
-            " WHERE l.channel_id = :channel LIMIT :enough)",
+            " WHERE l.channel_id = :channel LIMIT :enough) AS posted",
             {**params, "enough": enough},
-        ) as cursor:
-            row = await cursor.fetchone()
-        return row is not None and int(row[0]) >= enough
+        )
+        return int(posted) >= enough
 
     async def search(self, query: str, *, limit: int) -> list[StoredArticle]:
-        """Best matches for ``query`` by bm25 (title weighs most), newest first on ties."""
-        expression = search_expression(query)
-        if expression is None:
+        """Best matches for ``query`` (title weighs most), newest first on ties."""
+        words = search_words(query)
+        if not words:
             return []
         wanted = limit * 2 + 4
+        if self.database.engine == "postgresql":
+            found = await self._rows(
+                "SELECT a.data, a.story_id FROM articles AS a, to_tsquery('simple', :query) AS q"
+                " WHERE a.search_vector @@ q AND a.active = 1"
+                " ORDER BY ts_rank(a.search_vector, q) DESC, a.published_at DESC, a.id"
+                " LIMIT :limit",
+                {"query": tsquery_expression(words), "limit": wanted},
+            )
+            return _page(found, limit)
+        expression = fts5_expression(words)
         # The best-scored matches come from the full-text index alone, and only their article
         # rows are read: ranking every match with its row reads a row per match (bench/RESULTS.md).
         window = wanted * 2 + 16
-        async with self.database.connection.execute(
+        ranked = await self.database.fetch(
             "SELECT a.data, a.story_id, a.active, r.score FROM (SELECT rowid AS seq,"
             f" {_BM25} AS score FROM articles_fts WHERE articles_fts MATCH :match"
             " ORDER BY score LIMIT :window) AS r LEFT JOIN articles AS a ON a.seq = r.seq"
             " ORDER BY r.score, a.published_at DESC",
             {"match": expression, "window": window},
-        ) as cursor:
-            ranked = list(await cursor.fetchall())
+        )
         # Matches outside the window score no better than its last row: the rows that score
         # better are exactly the best matches. Too few active ones among them (withdrawn
         # articles, ties): rank every match.
@@ -205,7 +219,7 @@ class NewsCatalog:
         if len(found) < wanted and last is not None:
             found = await self._rows(
                 "SELECT a.data, a.story_id FROM articles_fts AS f JOIN articles AS a"
-                " ON a.seq = f.rowid WHERE articles_fts MATCH :match AND a.active"
+                " ON a.seq = f.rowid WHERE articles_fts MATCH :match AND a.active = 1"
                 f" ORDER BY {_BM25}, a.published_at DESC"
                 " LIMIT :limit",
                 {"match": expression, "limit": wanted},
@@ -214,8 +228,7 @@ class NewsCatalog:
 
     async def _rows(self, sql: str, params: dict[str, object]) -> list[tuple[str, str]]:
         """``(data, story_id)``, the first two columns of each row of ``sql``."""
-        async with self.database.connection.execute(sql, params) as cursor:
-            return [(row[0], row[1]) for row in await cursor.fetchall()]
+        return [(row[0], row[1]) for row in await self.database.fetch(sql, params)]
 
 
 def _page(rows: list[tuple[str, str]], limit: int) -> list[StoredArticle]:

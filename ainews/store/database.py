@@ -1,32 +1,36 @@
-"""The SQLite database: opening it, upgrading its schema, and running transactions.
+"""The store's database: one interface, two engines.
 
-One connection per process, in WAL mode (readers never wait for the writer), with a busy timeout
-and foreign keys on. The schema is the numbered ``migrations/NNNN_*.sql`` files applied in order;
-``PRAGMA user_version`` records the last one applied. A newer release upgrades an older database
-in place when it opens it; an older release refuses a database a newer one has upgraded.
+SQLite (:mod:`ainews.store.sqlite`, one file, the default) and PostgreSQL
+(:mod:`ainews.store.postgres`, ``DATABASE_URL``, for several processes) answer the same calls:
+reads (:meth:`Reader.fetch`, ``fetchrow``, ``fetchval``) and write transactions
+(:meth:`Database.transaction`) that execute statements and insert rows in bulk. The repositories
+(articles, catalog, ledger, digests, bot state) write their SQL once, for SQLite, with ``?`` or
+``:name`` parameters; the PostgreSQL engine translates the parameters and SQLite's planner hints
+(:func:`ainews.store.postgres.postgres_sql`). Where the engines really differ (full-text search,
+bulk loading), the repository asks :attr:`Database.engine`, and that SQL stays in the store layer.
+
+Each engine has its own numbered migrations (``migrations/<engine>/NNNN_*.sql``): a newer
+release upgrades an older database when it opens it; an older release refuses a database a
+newer one has upgraded.
 """
 
 from __future__ import annotations
 
-import asyncio
 import re
-import sqlite3
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import overload
+from typing import Any, ClassVar, Literal, overload
 
-import aiosqlite
-
-BUSY_TIMEOUT_MS = 5_000
-#: Page size of a new database, and of a backup (``VACUUM INTO`` writes the copy with the page size
-#: set on the connection); an existing database keeps its own, since in WAL mode it cannot change.
-#: 16 KiB, since an article row with its JSON (about 3 KB) wastes a quarter of a 4 KiB page: a
-#: bulk save costs less CPU and the file is smaller (measured in bench/RESULTS.md).
-NEW_DATABASE_PAGE_SIZE = 16_384
+Engine = Literal["sqlite", "postgresql"]
+#: A row as the engines return it: a tuple (SQLite) or a record (PostgreSQL); both index and
+#: unpack like tuples.
+Row = Sequence[Any]
+Params = Sequence[object] | Mapping[str, object]
 _MIGRATION_NAME = re.compile(r"^(\d{4})_\w+\.sql$")
+POSTGRES_SCHEMES = ("postgresql", "postgres")
 
 
 def to_timestamp(moment: datetime) -> int:
@@ -47,10 +51,16 @@ class StoreError(RuntimeError):
     """The database cannot be used as it is; the message says why and what to do."""
 
 
-def migrations() -> list[tuple[int, str, str]]:
-    """``(version, file name, SQL)`` of every bundled migration, in order."""
+class StoreUnavailable(StoreError):
+    """The database server cannot be reached right now (restarting, network trouble): the call
+    may work if tried again in a moment. Nothing of the failed transaction was written."""
+
+
+def migrations(engine: Engine = "sqlite") -> list[tuple[int, str, str]]:
+    """``(version, file name, SQL)`` of every bundled migration of ``engine``, in order."""
     found = []
-    for item in resources.files("ainews.store").joinpath("migrations").iterdir():
+    folder = resources.files("ainews.store").joinpath("migrations").joinpath(engine)
+    for item in folder.iterdir():
         match = _MIGRATION_NAME.match(item.name)
         if match:
             found.append((int(match.group(1)), item.name, item.read_text(encoding="utf-8")))
@@ -58,42 +68,108 @@ def migrations() -> list[tuple[int, str, str]]:
     return found
 
 
-def latest_schema_version() -> int:
-    return migrations()[-1][0]
+def latest_schema_version(engine: Engine = "sqlite") -> int:
+    return migrations(engine)[-1][0]
 
 
-class Database:
-    """An open database. Writes go through :meth:`transaction`, one at a time."""
+def newer_schema_error(where: str, current: int, latest: int, setting: str) -> StoreError:
+    return StoreError(
+        f"the database {where} has schema version {current}, but this release of ai-news-bot "
+        f"knows versions up to {latest}: upgrade ai-news-bot, or point {setting} at another "
+        "database"
+    )
 
-    def __init__(self, connection: aiosqlite.Connection, path: str) -> None:
-        self.connection = connection
-        self.path = path
-        self._write_lock = asyncio.Lock()
+
+def is_database_url(location: str | Path) -> bool:
+    """``location`` names a PostgreSQL database (a URL) rather than a SQLite file."""
+    return isinstance(location, str) and location.split("://", 1)[0] in POSTGRES_SCHEMES
+
+
+class Reader:
+    """Reads, on a database or inside a transaction. ``params`` are positional (``?``) or
+    named (``:name``)."""
+
+    async def fetch(self, sql: str, params: Params = ()) -> list[Row]:
+        raise NotImplementedError
+
+    async def fetchrow(self, sql: str, params: Params = ()) -> Row | None:
+        rows = await self.fetch(sql, params)
+        return rows[0] if rows else None
+
+    async def fetchval(self, sql: str, params: Params = ()) -> Any:
+        """The first column of the first row (None when there is no row)."""
+        row = await self.fetchrow(sql, params)
+        return row[0] if row is not None else None
+
+    async def fetch_in(self, sql: str, values: Iterable[object]) -> list[Row]:
+        """The rows of ``sql`` whose ``IN ({})`` takes ``values``, in chunks every engine
+        accepts."""
+        chunk_size = 500
+        items, rows = list(values), list[Row]()
+        for start in range(0, len(items), chunk_size):
+            chunk = items[start : start + chunk_size]
+            rows.extend(await self.fetch(sql.format(",".join("?" * len(chunk))), chunk))
+        return rows
+
+
+class Transaction(Reader):
+    """A write transaction: what a :meth:`Database.transaction` block writes with."""
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        """Run one statement; returns how many rows it changed."""
+        raise NotImplementedError
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[object]]) -> None:
+        raise NotImplementedError
+
+    async def insert_rows(
+        self,
+        table: str,
+        columns: Sequence[str],
+        rows: Iterable[Sequence[object]],
+        *,
+        on_conflict: str = "DO NOTHING",
+    ) -> None:
+        """Insert ``rows`` into ``table`` in bulk, each conflict resolved by ``on_conflict``
+        (``DO NOTHING``, or ``(key) DO UPDATE SET ...`` with ``excluded``): SQLite runs one
+        prepared statement for all, PostgreSQL copies large batches (``COPY``). Rows of one
+        batch must not update one row twice."""
+        names, marks = ", ".join(columns), ", ".join("?" * len(columns))
+        await self.executemany(
+            f"INSERT INTO {table} ({names}) VALUES ({marks}) ON CONFLICT {on_conflict}", rows
+        )
+
+
+class Snapshot(Reader):
+    """A consistent read of the whole database (one read transaction), for copying it."""
+
+    def iterate(self, sql: str, batch: int = 2_000) -> AsyncIterator[list[Row]]:
+        """The rows of ``sql`` in batches, without holding them all."""
+        raise NotImplementedError
+
+
+class Database(Reader):
+    """An open database. Writes go through :meth:`transaction`."""
+
+    engine: ClassVar[Engine]
+    #: Where it is, for messages: a file's path, or a server's host, port and database (never a
+    #: password).
+    description: str
 
     @classmethod
-    async def open(cls, path: Path | str) -> Database:
-        """Open (creating if needed) and upgrade the database at ``path``."""
-        location = str(path)
-        try:
-            if location != ":memory:":
-                Path(location).parent.mkdir(parents=True, exist_ok=True)
-            connection = await aiosqlite.connect(location, isolation_level=None)
-        except Exception as error:
-            raise StoreError(f"cannot open the database {location}: {error}") from error
-        database = cls(connection, location)
-        try:
-            await database._configure()
-            await database._migrate()
-        except sqlite3.Error as error:  # not a database file, read-only, ...
-            await connection.close()
-            raise StoreError(f"cannot use {location} as the database: {error}") from error
-        except BaseException:
-            await connection.close()
-            raise
-        return database
+    async def open(cls, location: Path | str, *, pool_size: int | None = None) -> Database:
+        """Open (creating or upgrading the schema if needed) the database at ``location``: a
+        ``postgresql://`` URL, else a SQLite file's path."""
+        if is_database_url(location):
+            from ainews.store.postgres import PostgresDatabase
+
+            return await PostgresDatabase.connect(str(location), pool_size=pool_size)
+        from ainews.store.sqlite import SqliteDatabase
+
+        return await SqliteDatabase.connect(location)
 
     async def close(self) -> None:
-        await self.connection.close()
+        raise NotImplementedError
 
     async def __aenter__(self) -> Database:
         return self
@@ -101,59 +177,29 @@ class Database:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+    def transaction(self) -> AbstractAsyncContextManager[Transaction]:
         """A write transaction: committed when the block ends, rolled back if it raises."""
-        async with self._write_lock:
-            await self.connection.execute("BEGIN IMMEDIATE")
-            try:
-                yield self.connection
-            except BaseException:
-                await self.connection.execute("ROLLBACK")
-                raise
-            await self.connection.execute("COMMIT")
+        raise NotImplementedError
 
-    async def backup_to(self, destination: Path) -> None:
-        """A consistent copy of the database in a new file, taken while others keep writing."""
-        try:
-            await self.connection.execute("VACUUM INTO ?", (str(destination),))
-        except sqlite3.Error as error:
-            raise StoreError(f"cannot back up to {destination}: {error}") from error
+    def snapshot(self) -> AbstractAsyncContextManager[Snapshot]:
+        raise NotImplementedError
+
+    def exclusive(self, name: str, *, wait: bool) -> AbstractAsyncContextManager[bool]:
+        """Work only one process does at a time (``name``: "ingest"). The block gets True when
+        this process holds it, False when another does (with ``wait``, it waits instead). A
+        process that dies holding it frees it."""
+        raise NotImplementedError
 
     async def schema_version(self) -> int:
-        async with self.connection.execute("PRAGMA user_version") as cursor:
-            row = await cursor.fetchone()
-        return int(row[0]) if row else 0
+        raise NotImplementedError
 
-    async def _configure(self) -> None:
-        for pragma in (
-            f"PRAGMA page_size = {NEW_DATABASE_PAGE_SIZE}",  # before WAL; see the constant
-            "PRAGMA journal_mode = WAL",
-            f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}",
-            "PRAGMA foreign_keys = ON",
-            "PRAGMA synchronous = NORMAL",
-            "PRAGMA cache_size = -32000",  # KiB: 32 MB keeps a bulk ingest off the disk
-        ):
-            await self.connection.execute(pragma)
+    async def table_columns(self, table: str) -> list[str]:
+        """The columns of ``table`` one can insert into (generated ones left out), in order."""
+        raise NotImplementedError
 
-    async def _migrate(self) -> None:
-        current = await self.schema_version()
-        known = migrations()
-        latest = known[-1][0]
-        if current > latest:
-            raise StoreError(
-                f"the database {self.path} has schema version {current}, but this release of "
-                f"ai-news-bot knows versions up to {latest}: upgrade ai-news-bot, or point "
-                "DATABASE_PATH at another file"
-            )
-        for version, name, sql in known:
-            if version <= current:
-                continue
-            try:
-                await self.connection.executescript(
-                    f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {version};\nCOMMIT;"
-                )
-            except Exception as error:
-                if self.connection.in_transaction:
-                    await self.connection.execute("ROLLBACK")
-                raise StoreError(f"migration {name} failed on {self.path}: {error}") from error
+    def group_concat(self, expression: str) -> str:
+        """SQL aggregating ``expression`` into one text, the values separated by U+001F."""
+        raise NotImplementedError
+
+    async def backup_to(self, destination: Path) -> None:
+        raise StoreError(f"ainews backup copies SQLite databases, not {self.description}")

@@ -104,9 +104,8 @@ class PendingDelivery:
 _DIGEST_COLUMNS = (
     "d.channel_id, d.guild_id, d.local_time, d.timezone, d.days, d.max_items, d.next_run_at,"
     " d.status, d.failure, d.failure_notified, d.notify_channel_id, d.last_delivered_at,"
-    " (SELECT group_concat(topic_key, char(31)) FROM digest_topics"
-    " WHERE channel_id = d.channel_id), d.filters, d.mention_role_id, d.style, d.paused, d.publish,"
-    " d.kind, d.publish_problem"
+    " (SELECT {topic_keys} FROM digest_topics WHERE channel_id = d.channel_id), d.filters,"
+    " d.mention_role_id, d.style, d.paused, d.publish, d.kind, d.publish_problem"
 )
 
 
@@ -149,18 +148,21 @@ class DigestRepository:
                 ),
             )
             await db.execute(
-                "INSERT OR IGNORE INTO digest_topics (channel_id, topic_key) VALUES (?, ?)",
+                "INSERT INTO digest_topics (channel_id, topic_key) VALUES (?, ?)"
+                " ON CONFLICT DO NOTHING",
                 (channel_id, topic_key),
             )
 
     async def unsubscribe(self, channel_id: int, topic_key: str) -> bool:
         """Remove a topic; a digest left without topics is removed. False if it was not there."""
         async with self.database.transaction() as db:
-            cursor = await db.execute(
-                "DELETE FROM digest_topics WHERE channel_id = ? AND topic_key = ?",
-                (channel_id, topic_key),
+            removed = (
+                await db.execute(
+                    "DELETE FROM digest_topics WHERE channel_id = ? AND topic_key = ?",
+                    (channel_id, topic_key),
+                )
+                > 0
             )
-            removed = cursor.rowcount > 0
             await db.execute(
                 "DELETE FROM digests WHERE channel_id = ? AND NOT EXISTS"
                 " (SELECT 1 FROM digest_topics WHERE channel_id = ?)",
@@ -177,32 +179,28 @@ class DigestRepository:
 
     async def due(self, now: datetime, limit: int = 1_000) -> list[Digest]:
         return await self._select(
-            "WHERE d.status <> 'inactive' AND NOT d.paused AND d.next_run_at <= ?"
+            "WHERE d.status <> 'inactive' AND d.paused = 0 AND d.next_run_at <= ?"
             " ORDER BY d.next_run_at LIMIT ?",
             (to_timestamp(now), limit),
         )
 
     async def next_due_at(self) -> datetime | None:
-        async with self.database.connection.execute(
-            "SELECT min(next_run_at) FROM digests WHERE status <> 'inactive' AND NOT paused"
-        ) as cursor:
-            row = await cursor.fetchone()
-        return from_timestamp(row[0]) if row else None
+        first: int | None = await self.database.fetchval(
+            "SELECT min(next_run_at) FROM digests WHERE status <> 'inactive' AND paused = 0"
+        )
+        return from_timestamp(first)
 
     async def next_retry_at(self) -> datetime | None:
         """When the first postponed delivery may be tried again (None if none waits; one under
         way has no retry time, and one cut short by a crash is resolved by the first pass)."""
-        async with self.database.connection.execute(
+        first: int | None = await self.database.fetchval(
             "SELECT min(retry_at) FROM deliveries WHERE state = 'pending' AND retry_at IS NOT NULL"
-        ) as cursor:
-            row = await cursor.fetchone()
-        return from_timestamp(row[0]) if row else None
+        )
+        return from_timestamp(first)
 
     async def status_counts(self) -> dict[str, int]:
-        async with self.database.connection.execute(
-            "SELECT status, count(*) FROM digests GROUP BY status"
-        ) as cursor:
-            return {status: count for status, count in await cursor.fetchall()}
+        rows = await self.database.fetch("SELECT status, count(*) FROM digests GROUP BY status")
+        return {status: count for status, count in rows}
 
     async def set_filters(self, channel_id: int, filters: DigestFilter) -> None:
         await self._update(channel_id, "filters = ?", (_filters_to_json(filters),))
@@ -274,11 +272,10 @@ class DigestRepository:
 
     async def deactivate_guild(self, guild_id: int, reason: str) -> int:
         async with self.database.transaction() as db:
-            cursor = await db.execute(
+            return await db.execute(
                 "UPDATE digests SET status = 'inactive', failure = ? WHERE guild_id = ?",
                 (reason, guild_id),
             )
-            return cursor.rowcount
 
     # What a digest would post ---------------------------------------------------------------
 
@@ -294,14 +291,14 @@ class DigestRepository:
             if excluded
             else ""
         )
-        async with self.database.connection.execute(
-            "SELECT count(*) FROM (SELECT DISTINCT a.story_id FROM article_topics AS t"
-            " CROSS JOIN articles AS a ON a.id = t.article_id WHERE t.topic_key = :topic"
-            f" AND a.active{UNSEEN_IN_CHANNEL}{exclusion} LIMIT :cap)",
-            {"topic": topic_key, "channel": channel_id, "cap": OVERFLOW_COUNT_CAP, **excluded},
-        ) as cursor:
-            row = await cursor.fetchone()
-        return int(row[0]) if row else 0
+        return int(
+            await self.database.fetchval(
+                "SELECT count(*) FROM (SELECT DISTINCT a.story_id FROM article_topics AS t"
+                " CROSS JOIN articles AS a ON a.id = t.article_id WHERE t.topic_key = :topic"
+                f" AND a.active = 1{UNSEEN_IN_CHANNEL}{exclusion} LIMIT :cap) AS unposted",
+                {"topic": topic_key, "channel": channel_id, "cap": OVERFLOW_COUNT_CAP, **excluded},
+            )
+        )
 
     # Deliveries -----------------------------------------------------------------------------
 
@@ -323,10 +320,10 @@ class DigestRepository:
         """Record the intent to deliver ``parts`` (and, for a scheduled run, claim it by moving
         the schedule on) in one transaction, before anything is sent."""
         async with self.database.transaction() as db:
-            cursor = await db.execute(
+            delivery_id = await db.fetchval(
                 "INSERT INTO deliveries (channel_id, guild_id, marker, state, contents, created_at,"
                 " style, mention_role_id, history_after, kind, publish, post_title, post_topics)"
-                " VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (
                     channel_id,
                     guild_id,
@@ -342,7 +339,6 @@ class DigestRepository:
                     json.dumps(post.topics) if post else None,
                 ),
             )
-            delivery_id = cursor.lastrowid
             assert delivery_id is not None
             await db.executemany(
                 "INSERT INTO delivery_items (delivery_id, part, position, article_id, story_id)"
@@ -386,28 +382,26 @@ class DigestRepository:
         if retry_due_by is not None:
             where += " AND (d.retry_at IS NULL OR d.retry_at <= ?)"
             params.append(to_timestamp(retry_due_by))
-        db = self.database.connection
-        async with db.execute(
+        sent_parts = self.database.group_concat("part")
+        rows = await self.database.fetch(
             "SELECT d.id, d.channel_id, d.guild_id, d.marker, d.attempts, d.contents,"
-            " (SELECT group_concat(part) FROM delivery_parts WHERE delivery_id = d.id),"
+            f" (SELECT {sent_parts} FROM delivery_parts WHERE delivery_id = d.id),"
             " d.created_at, d.style, d.mention_role_id, d.history_after, d.kind, d.publish,"
             " d.post_title, d.post_topics, d.post_id"
             f" FROM deliveries AS d {where} ORDER BY d.id",
             params,
-        ) as cursor:
-            rows = await cursor.fetchall()
+        )
         pending = []
         for row in rows:
             delivery_id, channel, guild, marker, attempts, contents, sent = row[:7]
             created_at, style, mention_role_id, history_after, kind, publish = row[7:13]
             post_title, post_topics, post_id = row[13:]
-            async with db.execute(
+            items = await self.database.fetch(
                 "SELECT i.part, a.data, i.story_id FROM delivery_items AS i"
                 " JOIN articles AS a ON a.id = i.article_id WHERE i.delivery_id = ?"
                 " ORDER BY i.part, i.position",
                 (delivery_id,),
-            ) as cursor:
-                items = await cursor.fetchall()
+            )
             texts = json.loads(contents)
             parts = tuple(
                 DigestPart(
@@ -421,7 +415,7 @@ class DigestRepository:
                 )
                 for number, text in enumerate(texts)
             )
-            sent_parts = frozenset(int(p) for p in sent.split(",")) if sent else frozenset()
+            sent_numbers = frozenset(int(p) for p in sent.split("\x1f")) if sent else frozenset()
             pending.append(
                 PendingDelivery(
                     delivery_id,
@@ -430,7 +424,7 @@ class DigestRepository:
                     marker,
                     attempts,
                     parts,
-                    sent_parts,
+                    sent_numbers,
                     from_timestamp(created_at),
                     mention_role_id,
                     history_after,
@@ -449,8 +443,8 @@ class DigestRepository:
         """Discord accepted one message: note it, and the articles it carried in the ledger."""
         async with self.database.transaction() as db:
             await db.execute(
-                "INSERT OR IGNORE INTO delivery_parts (delivery_id, part, message_id)"
-                " VALUES (?, ?, ?)",
+                "INSERT INTO delivery_parts (delivery_id, part, message_id) VALUES (?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
                 (delivery.id, part, message_id),
             )
             await insert_posted(
@@ -502,15 +496,15 @@ class DigestRepository:
                 " AND l.posted_at >= ?)",
                 (to_timestamp(since),),
             )
-        async with self.database.connection.execute(
+        rows = await self.database.fetch(
             "SELECT article_id FROM cards_changed ORDER BY article_id LIMIT ?", (limit,)
-        ) as cursor:
-            return [article_id for (article_id,) in await cursor.fetchall()]
+        )
+        return [article_id for (article_id,) in rows]
 
     async def digest_messages_with(self, article_id: str, since: datetime) -> list[PostedDigest]:
         """The digest messages posted since ``since`` that carry ``article_id`` (not found gone),
         each with the articles it carries, as they are now."""
-        async with self.database.connection.execute(
+        messages = await self.database.fetch(
             "SELECT DISTINCT coalesce(d.post_id, l.channel_id), l.guild_id, l.message_id, d.style"
             " FROM ledger AS l JOIN delivery_parts AS p ON p.message_id = l.message_id"
             " JOIN deliveries AS d ON d.id = p.delivery_id"
@@ -518,17 +512,16 @@ class DigestRepository:
             " AND l.message_id NOT IN (SELECT message_id FROM messages_gone)"
             " ORDER BY l.message_id",
             (article_id, to_timestamp(since)),
-        ) as cursor:
-            messages = list(await cursor.fetchall())
+        )
         found = []
         for channel_id, guild_id, message_id, style in messages:
-            async with self.database.connection.execute(
+            rows = await self.database.fetch(
                 "SELECT i.article_id FROM delivery_parts AS p JOIN delivery_items AS i"
                 " ON i.delivery_id = p.delivery_id AND i.part = p.part"
                 " WHERE p.message_id = ? ORDER BY i.position",
                 (message_id,),
-            ) as cursor:
-                carried = [carried_id for (carried_id,) in await cursor.fetchall()]
+            )
+            carried = [carried_id for (carried_id,) in rows]
             articles = tuple([await self._current_version(carried_id) for carried_id in carried])
             found.append(PostedDigest(channel_id, guild_id, message_id, articles, style))
         return found
@@ -541,35 +534,32 @@ class DigestRepository:
     async def message_gone(self, message_id: int) -> None:
         async with self.database.transaction() as db:
             await db.execute(
-                "INSERT OR IGNORE INTO messages_gone (message_id) VALUES (?)", (message_id,)
+                "INSERT INTO messages_gone (message_id) VALUES (?) ON CONFLICT DO NOTHING",
+                (message_id,),
             )
 
     async def _current_version(self, article_id: str) -> StoredArticle:
         """The article as its card should show now: itself while active, else the active
         article its file was re-pointed to (nearest first), else itself as last seen."""
-        db = self.database.connection
+        db = self.database
         seen, frontier = {article_id}, [article_id]
         while frontier:
-            async with db.execute(
-                f"SELECT id, data, story_id, active FROM articles WHERE id IN"
-                f" ({','.join('?' * len(frontier))}) ORDER BY id",
+            marks = ",".join("?" * len(frontier))
+            for _, data, story_id, active in await db.fetch(
+                f"SELECT id, data, story_id, active FROM articles WHERE id IN ({marks})"
+                " ORDER BY id",
                 frontier,
-            ) as cursor:
-                for _, data, story_id, active in await cursor.fetchall():
-                    if active:
-                        return StoredArticle(article_from_json(data), story_id)
-            async with db.execute(
-                f"SELECT later_id FROM repointed_articles WHERE earlier_id IN"
-                f" ({','.join('?' * len(frontier))}) UNION SELECT earlier_id FROM"
-                f" repointed_articles WHERE later_id IN ({','.join('?' * len(frontier))})",
+            ):
+                if active:
+                    return StoredArticle(article_from_json(data), story_id)
+            rows = await db.fetch(
+                f"SELECT later_id FROM repointed_articles WHERE earlier_id IN ({marks}) UNION"
+                f" SELECT earlier_id FROM repointed_articles WHERE later_id IN ({marks})",
                 [*frontier, *frontier],
-            ) as cursor:
-                frontier = [other for (other,) in await cursor.fetchall() if other not in seen]
+            )
+            frontier = [other for (other,) in rows if other not in seen]
             seen.update(frontier)
-        async with db.execute(
-            "SELECT data, story_id FROM articles WHERE id = ?", (article_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
+        row = await db.fetchrow("SELECT data, story_id FROM articles WHERE id = ?", (article_id,))
         assert row is not None, f"no article {article_id}"
         return StoredArticle(article_from_json(row[0]), row[1])
 
@@ -577,16 +567,13 @@ class DigestRepository:
 
     async def _update(self, channel_id: int, assignments: str, params: tuple[object, ...]) -> int:
         async with self.database.transaction() as db:
-            cursor = await db.execute(
+            return await db.execute(
                 f"UPDATE digests SET {assignments} WHERE channel_id = ?", (*params, channel_id)
             )
-            return cursor.rowcount
 
     async def _select(self, where: str, params: tuple[object, ...]) -> list[Digest]:
-        async with self.database.connection.execute(
-            f"SELECT {_DIGEST_COLUMNS} FROM digests AS d {where}", params
-        ) as cursor:
-            rows = await cursor.fetchall()
+        columns = _DIGEST_COLUMNS.format(topic_keys=self.database.group_concat("topic_key"))
+        rows = await self.database.fetch(f"SELECT {columns} FROM digests AS d {where}", params)
         return [
             Digest(
                 channel_id=row[0],

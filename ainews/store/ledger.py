@@ -11,9 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-import aiosqlite
-
-from ainews.store.database import Database, to_timestamp
+from ainews.store.database import Database, Transaction, to_timestamp
 
 PostSource = Literal["command", "digest"]
 
@@ -25,7 +23,7 @@ class PostedArticle:
 
 
 async def insert_posted(
-    db: aiosqlite.Connection,
+    db: Transaction,
     *,
     guild_id: int | None,
     channel_id: int,
@@ -85,6 +83,4 @@ class Ledger:
                 " ON t.article_id = l.article_id AND t.topic_key = ? WHERE l.channel_id = ?"
             )
             params = (topic_key, channel_id)
-        async with self.database.connection.execute(sql, params) as cursor:
-            row = await cursor.fetchone()
-        return int(row[0]) if row else 0
+        return int(await self.database.fetchval(sql, params) or 0)

@@ -298,10 +298,10 @@ async def test_long_articles_are_split_over_messages_within_limits_and_all_recor
     async with hostile_bot.posting_locks.for_channel(
         world.news.id
     ):  # the command has finished recording
-        rows = await hostile_bot.database.connection.execute_fetchall(
+        rows = await hostile_bot.database.fetch(
             "SELECT message_id, article_id FROM ledger WHERE channel_id = ?", (world.news.id,)
         )
-    assert sorted(rows) == sorted(
+    assert sorted(tuple(row) for row in rows) == sorted(
         (message.id, article_id_for(embed["url"]))
         for message in messages
         for embed in message.embeds

@@ -198,7 +198,7 @@ async def kill_when_held(
 
 async def deliveries(world: CrashWorld) -> list[tuple[int, int, str, str]]:
     async with await Database.open(world.database_path) as database:
-        rows = await database.connection.execute_fetchall(
+        rows = await database.fetch(
             "SELECT id, channel_id, marker, state FROM deliveries ORDER BY id"
         )
     return [(int(i), int(c), str(m), str(s)) for i, c, m, s in rows]
@@ -251,13 +251,12 @@ async def test_sigkill_at_any_moment_of_a_delivery_neither_repeats_nor_loses_an_
     assert [d[:3] for d in await deliveries(world)] == [d[:3] for d in first_deliveries]
     markers = {channel: marker for _, channel, marker, _ in first_deliveries}
     async with await Database.open(world.database_path) as database:
-        connection = database.connection
-        planned_rows = await connection.execute_fetchall(
+        planned_rows = await database.fetch(
             "SELECT d.channel_id, i.part, a.data FROM delivery_items AS i"
             " JOIN deliveries AS d ON d.id = i.delivery_id"
             " JOIN articles AS a ON a.id = i.article_id ORDER BY i.part, i.position"
         )
-        ledger_rows = await connection.execute_fetchall(
+        ledger_rows = await database.fetch(
             "SELECT l.channel_id, l.message_id, a.data FROM ledger AS l"
             " JOIN articles AS a ON a.id = l.article_id ORDER BY l.seq"
         )
@@ -327,7 +326,7 @@ async def test_sigkill_during_a_forum_digest_leaves_one_post_with_every_part_onc
     urls = [embed["url"] for m in messages for embed in m.embeds]
     assert len(urls) == len(set(urls)) == ARTICLES
     async with await Database.open(world.database_path) as database:
-        recorded = await database.connection.execute_fetchall(
+        recorded = await database.fetch(
             "SELECT DISTINCT message_id FROM ledger ORDER BY message_id"
         )
     assert [row[0] for row in recorded] == [m.id for m in messages]

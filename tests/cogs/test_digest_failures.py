@@ -59,7 +59,7 @@ async def subscribe_news(sandbox: Sandbox, world: NewsWorld, max_items: int = 2)
 
 
 async def ledger_rows(bot: NewsBot, channel_id: int) -> list[tuple[int, str]]:
-    rows = await bot.database.connection.execute_fetchall(
+    rows = await bot.database.fetch(
         "SELECT message_id, article_id FROM ledger WHERE channel_id = ? ORDER BY seq",
         (channel_id,),
     )

@@ -67,9 +67,9 @@ async def test_filters_choose_what_a_digest_posts_and_preview_says_what_they_hel
 
 
 async def robotics_story_count(bot: NewsBot) -> int:
-    rows = await bot.database.connection.execute_fetchall(
+    rows = await bot.database.fetch(
         "SELECT count(DISTINCT a.story_id) FROM articles AS a JOIN article_topics AS t"
-        " ON t.article_id = a.id WHERE t.topic_key = 'robotics' AND a.active"
+        " ON t.article_id = a.id WHERE t.topic_key = 'robotics' AND a.active = 1"
     )
     return int(rows[0][0])
 

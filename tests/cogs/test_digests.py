@@ -44,7 +44,7 @@ def answer_titles(result: InteractionResult) -> list[str]:
 
 
 async def story_of(bot: NewsBot, titles: list[str]) -> dict[str, str]:
-    rows = await bot.database.connection.execute_fetchall(
+    rows = await bot.database.fetch(
         f"SELECT title, story_id FROM articles WHERE title IN ({','.join('?' * len(titles))})",
         titles,
     )
@@ -52,9 +52,9 @@ async def story_of(bot: NewsBot, titles: list[str]) -> dict[str, str]:
 
 
 async def topic_story_count(bot: NewsBot, topic_key: str) -> int:
-    rows = await bot.database.connection.execute_fetchall(
+    rows = await bot.database.fetch(
         "SELECT count(DISTINCT a.story_id) FROM articles AS a JOIN article_topics AS t"
-        " ON t.article_id = a.id WHERE t.topic_key = ? AND a.active",
+        " ON t.article_id = a.id WHERE t.topic_key = ? AND a.active = 1",
         (topic_key,),
     )
     return int(rows[0][0])

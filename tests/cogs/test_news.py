@@ -59,7 +59,7 @@ async def test_news_never_repeats_a_story_in_a_channel(
     # The Velmora AI-safety-bill story has three sources in the sample corpus: one is shown.
     bill_story = ("passes AI safety bill", "AI safety law means", "AI audit rules")
     assert sum(any(part in title for part in bill_story) for title in seen) == 1
-    stories = await news_bot.database.connection.execute_fetchall(
+    stories = await news_bot.database.fetch(
         "SELECT count(DISTINCT a.story_id) FROM ledger l JOIN articles a ON a.id = l.article_id"
         " WHERE l.channel_id = ?",
         (world.news.id,),

@@ -250,7 +250,7 @@ def card_of(cards: list[dict[str, Any]], curator: Curator, story: str) -> dict[s
 
 
 async def assert_ledger_holds_each_story_once(bot: NewsBot) -> None:
-    rows = await bot.database.connection.execute_fetchall(
+    rows = await bot.database.fetch(
         "SELECT l.channel_id, a.story_id, count(*) FROM ledger AS l"
         " JOIN articles AS a ON a.id = l.article_id GROUP BY l.channel_id, a.story_id"
     )
