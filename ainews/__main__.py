@@ -220,10 +220,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     settings.require_news_dir()
     setup_logging(log_level_number(settings), token)
     logging.getLogger("ainews").info(
-        "starting ai-news-bot %s: NEWS_DIR %s, DATABASE_PATH %s, settings from %s",
+        "starting ai-news-bot %s: NEWS_DIR %s, %s, settings from %s",
         __version__,
         settings.news_dir.absolute(),
-        settings.database_path.absolute(),
+        settings.database_description,
         _settings_source(),
     )
     _warn_if_dotenv_is_readable_by_others()
@@ -284,6 +284,13 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _backup(args: argparse.Namespace, settings: Settings) -> int:
+    if settings.database_url:
+        raise SettingsError(
+            f"ainews backup copies a SQLite file, and the store is {settings.database_description}"
+            ": back it up with PostgreSQL's pg_dump (pg_dump --format=custom "
+            "--file=ainews.dump DBNAME; restore with pg_restore), or copy it to a SQLite file "
+            'with ainews copy-db "$DATABASE_URL" ainews-copy.sqlite3'
+        )
     source = settings.database_path.absolute()
     dest = args.dest.absolute()
     if dest.exists():
@@ -344,7 +351,9 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     so_far = CorpusReport(root=str(path))
 
     async def run(progress: ProgressCallback | None) -> CorpusReport:
-        async with await Database.open(settings.database_path) as database:
+        async with await Database.open(
+            settings.database_location, pool_size=settings.database_pool_size
+        ) as database:
             return await ingest_corpus(ArticleRepository(database), path, progress, report=so_far)
 
     try:

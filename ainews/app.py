@@ -168,7 +168,9 @@ async def run_bot(settings: Settings) -> None:
     failures = _ConnectionFailures()
     try:
         async with (
-            await Database.open(settings.database_path) as database,
+            await Database.open(
+                settings.database_location, pool_size=settings.database_pool_size
+            ) as database,
             NewsBot(settings=settings, database=database, http_trace=failures.trace) as bot,
         ):
 

@@ -13,7 +13,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from dotenv import dotenv_values
 from dotenv.parser import parse_stream
@@ -31,6 +31,10 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 MIN_RESCAN_SECONDS = 5
 #: A week: longer intervals are surely a typo (and past ~10**11 s the loop's clock overflows).
 MAX_RESCAN_SECONDS = 7 * 24 * 3600
+#: PostgreSQL connections a process keeps at most (DATABASE_POOL_SIZE): commands, digests and a
+#: rescan at once need a few; each process of a deployment has its own pool.
+DEFAULT_POOL_SIZE = 10
+MAX_POOL_SIZE = 200
 #: Discord ids are 64-bit snowflakes; SQLite stores them as signed 64-bit integers.
 MAX_SNOWFLAKE = 2**63 - 1
 
@@ -46,6 +50,11 @@ class Settings:
     discord_gateway_url: str = DISCORD_GATEWAY_URL
     news_dir: Path = SAMPLE_CORPUS
     database_path: Path = DEFAULT_DATABASE_PATH
+    #: A ``postgresql://`` URL: the store is that PostgreSQL database, not DATABASE_PATH's file.
+    #: It may hold a password: never shown (see :attr:`database_description`).
+    database_url: str | None = field(default=None, repr=False)
+    #: Connections the PostgreSQL pool keeps at most.
+    database_pool_size: int = DEFAULT_POOL_SIZE
     command_guild_ids: tuple[int, ...] = ()
     news_rescan_seconds: int = 300
     #: Pick up changes to NEWS_DIR as they happen (file-system notifications), besides the rescans.
@@ -80,11 +89,25 @@ class Settings:
             ),
             news_dir=Path(get("NEWS_DIR") or SAMPLE_CORPUS).expanduser(),
             database_path=Path(get("DATABASE_PATH") or DEFAULT_DATABASE_PATH).expanduser(),
+            database_url=_database_url(get("DATABASE_URL")),
+            database_pool_size=_pool_size(get("DATABASE_POOL_SIZE")),
             command_guild_ids=_guild_ids(get("COMMAND_GUILD_IDS")),
             news_rescan_seconds=_rescan_seconds(get("NEWS_RESCAN_SECONDS")),
             news_watch=_flag("NEWS_WATCH", get("NEWS_WATCH"), default=True),
             log_level=_log_level(get("LOG_LEVEL")),
         )
+
+    @property
+    def database_location(self) -> str | Path:
+        """The store to open: DATABASE_URL's database if set, else DATABASE_PATH's file."""
+        return self.database_url or self.database_path
+
+    @property
+    def database_description(self) -> str:
+        """The store, for logs and messages: DATABASE_URL without its password, or the file."""
+        if self.database_url:
+            return f"DATABASE_URL {describe_url(self.database_url)}"
+        return f"DATABASE_PATH {self.database_path.absolute()}"
 
     @property
     def uses_sample_corpus(self) -> bool:
@@ -157,6 +180,51 @@ def _url(name: str, value: str | None, default: str, schemes: tuple[str, ...]) -
         expected = " or ".join(f"{scheme}://" for scheme in schemes)
         raise SettingsError(f"{name} must be an absolute {expected} URL, got {value!r}")
     return value
+
+
+def describe_url(url: str) -> str:
+    """The server and database a PostgreSQL URL names, for messages: never its password."""
+    parts = urlsplit(url)
+    try:
+        host = parts.hostname or "localhost"
+        port = parts.port or 5432
+    except ValueError:  # a port that is not a number
+        return "PostgreSQL (not a valid URL)"
+    database = unquote(parts.path.lstrip("/")) or parts.username or "postgres"
+    return f"PostgreSQL database {database} at {host}:{port}"
+
+
+def _database_url(value: str | None) -> str | None:
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    example = "postgresql://ainews:PASSWORD@db.example.org:5432/ainews"
+    if parts.scheme not in ("postgresql", "postgres"):
+        shown = f"{parts.scheme}://" if parts.scheme else "no scheme"
+        raise SettingsError(
+            f"DATABASE_URL must be a postgresql:// URL such as {example}, got {shown} "
+            "(for SQLite, leave DATABASE_URL empty and set DATABASE_PATH)"
+        )
+    try:
+        parts.port  # noqa: B018 (raises for a port that is not a number)
+    except ValueError:
+        raise SettingsError(
+            f"DATABASE_URL names host {parts.hostname or '?'} with a port that is not a number: "
+            f"expected a URL such as {example}"
+        ) from None
+    return value
+
+
+def _pool_size(value: str | None) -> int:
+    if value is None:
+        return DEFAULT_POOL_SIZE
+    size = int(value) if value.isascii() and value.isdigit() and len(value) <= 4 else 0
+    if not 1 <= size <= MAX_POOL_SIZE:
+        raise SettingsError(
+            f"DATABASE_POOL_SIZE must be a whole number of connections from 1 to {MAX_POOL_SIZE}, "
+            f"got {value[:40]!r}"
+        )
+    return size
 
 
 def _guild_ids(value: str | None) -> tuple[int, ...]:

@@ -1,5 +1,12 @@
-"""Shared fixtures: article files in the seed's format, a temp corpus folder, a temp database,
-a clean environment, and the hostile files every parser must reject with a clear reason.
+"""Shared fixtures: article files in the seed's format, a temp corpus folder, a temp database on
+each engine, a clean environment, and the hostile files every parser must reject with a clear
+reason.
+
+Every test that uses a store (``database``, ``store_location``, and the sandboxed ``world``) runs
+twice: on a SQLite file and on a fresh schema of the PostgreSQL server at
+``AINEWS_TEST_POSTGRES_URL`` (default ``postgresql://127.0.0.1:5432/test``), dropped afterwards.
+A test of SQLite itself is marked ``sqlite_only``. With no PostgreSQL server, its cases skip with
+one line; under ``CI=true`` they fail, so CI never passes without them.
 
 The helpers behind them (writing articles, the sandboxed world) are in ``tests/helpers.py``;
 the sandbox fixtures (``sandbox``, ``sandbox_config``) come from the ``discord_sandbox`` pytest
@@ -16,7 +23,13 @@ from typing import Any
 import pytest
 
 from ainews.store.database import Database
-from tests.helpers import SEED_FILE, SETTING_NAMES, make_article_text, write_article_file
+from tests.helpers import (
+    SEED_FILE,
+    SETTING_NAMES,
+    fresh_postgres_schema,
+    make_article_text,
+    write_article_file,
+)
 
 
 @pytest.fixture
@@ -44,10 +57,33 @@ def seed_file() -> Path:
     return SEED_FILE
 
 
+def _parametrize_store_engine(metafunc: pytest.Metafunc) -> None:
+    """Each test that uses a store runs on both engines (SQLite only, if marked so)."""
+    if "store_engine" in metafunc.fixturenames:
+        only_sqlite = metafunc.definition.get_closest_marker("sqlite_only") is not None
+        engines = ["sqlite"] if only_sqlite else ["sqlite", "postgresql"]
+        metafunc.parametrize("store_engine", engines, indirect=True)
+
+
 @pytest.fixture
-async def database(tmp_path: Path) -> AsyncIterator[Database]:
-    """A migrated database in a temp file, closed after the test."""
-    db = await Database.open(tmp_path / "store" / "ainews.sqlite3")
+def store_engine(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+async def store_location(store_engine: str, tmp_path: Path) -> AsyncIterator[Path | str]:
+    """Where a fresh store is: a SQLite file's path, or a PostgreSQL URL of a new schema."""
+    if store_engine == "sqlite":
+        yield tmp_path / "store" / "ainews.sqlite3"
+    else:
+        async with fresh_postgres_schema() as url:
+            yield url
+
+
+@pytest.fixture
+async def database(store_location: Path | str) -> AsyncIterator[Database]:
+    """A migrated database (a temp file, or a fresh PostgreSQL schema), closed after the test."""
+    db = await Database.open(store_location)
     try:
         yield db
     finally:
@@ -411,7 +447,8 @@ _CASE_PARAMETERS = {
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """A test taking ``hostile_case`` (``decoration_case``, ``deep_nesting_case``,
-    ``bomb_case``) runs per case."""
+    ``bomb_case``) runs per case; one that uses a store, on each engine."""
+    _parametrize_store_engine(metafunc)
     for name, cases in _CASE_PARAMETERS.items():
         if name in metafunc.fixturenames:
             metafunc.parametrize(name, cases, ids=[case.id for case in cases])

@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+import asyncpg
+import pytest
 
 from ainews.app import NewsBot
 from ainews.clock import Clock, utc_now
@@ -38,6 +43,8 @@ SETTING_NAMES = (
     "DISCORD_GATEWAY_URL",
     "NEWS_DIR",
     "DATABASE_PATH",
+    "DATABASE_URL",
+    "DATABASE_POOL_SIZE",
     "COMMAND_GUILD_IDS",
     "NEWS_RESCAN_SECONDS",
     "NEWS_WATCH",
@@ -168,12 +175,56 @@ class SettableClock:
         return self.now
 
 
+# PostgreSQL ------------------------------------------------------------------------------------
+
+POSTGRES_URL = os.environ.get("AINEWS_TEST_POSTGRES_URL", "postgresql://127.0.0.1:5432/test")
+_postgres_problem: list[str] = []  # why the server cannot be used, once asked
+
+
+async def _require_postgres() -> None:
+    """Skip (fail under CI=true) when the test PostgreSQL server cannot be reached."""
+    if not _postgres_problem:
+        try:
+            connection = await asyncpg.connect(POSTGRES_URL, timeout=5)
+        except (OSError, asyncpg.PostgresError, TimeoutError) as error:
+            _postgres_problem.append(f"{type(error).__name__}: {error}")
+        else:
+            await connection.close()
+            _postgres_problem.append("")
+    if _postgres_problem[0]:
+        reason = f"no PostgreSQL server at {POSTGRES_URL} ({_postgres_problem[0]})"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{reason}: CI must run the PostgreSQL tests")
+        pytest.skip(reason)
+
+
+@asynccontextmanager
+async def fresh_postgres_schema() -> AsyncIterator[str]:
+    """A URL of a new, empty schema on the test server (its search path), dropped after."""
+    await _require_postgres()
+    schema = f"test_{secrets.token_hex(6)}"
+    connection = await asyncpg.connect(POSTGRES_URL)
+    try:
+        await connection.execute(f"CREATE SCHEMA {schema}")
+    finally:
+        await connection.close()
+    separator = "&" if "?" in POSTGRES_URL else "?"
+    try:
+        yield f"{POSTGRES_URL}{separator}search_path={schema}"
+    finally:
+        connection = await asyncpg.connect(POSTGRES_URL)
+        try:
+            await connection.execute(f"DROP SCHEMA {schema} CASCADE")
+        finally:
+            await connection.close()
+
+
 @asynccontextmanager
 async def start_news_bot(
     sandbox: Sandbox, settings: Settings, *, clock: Clock = utc_now
 ) -> AsyncIterator[NewsBot]:
     """The production bot on ``settings``, logged into the sandbox, its corpus scanned."""
-    async with await Database.open(settings.database_path) as database:
+    async with await Database.open(settings.database_location) as database:
         bot = NewsBot(settings=settings, database=database, clock=clock, guild_ready_timeout=0.1)
         async with run_client(sandbox, bot):
             await bot.corpus_ready.wait()

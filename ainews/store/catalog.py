@@ -189,7 +189,8 @@ class NewsCatalog:
         wanted = limit * 2 + 4
         if self.database.engine == "postgresql":
             found = await self._rows(
-                "SELECT a.data, a.story_id FROM articles AS a, to_tsquery('simple', :query) AS q"
+                "SELECT a.data, a.story_id FROM articles AS a,"
+                " to_tsquery('simple', ainews_fold(:query)) AS q"
                 " WHERE a.search_vector @@ q AND a.active = 1"
                 " ORDER BY ts_rank(a.search_vector, q) DESC, a.published_at DESC, a.id"
                 " LIMIT :limit",

@@ -21,11 +21,12 @@ import re
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from typing import cast
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
+from ainews.settings import DEFAULT_POOL_SIZE, describe_url
 from ainews.store.database import (
     Database,
     Params,
@@ -38,7 +39,6 @@ from ainews.store.database import (
     newer_schema_error,
 )
 
-DEFAULT_POOL_SIZE = 10
 CONNECT_TIMEOUT_SECONDS = 10.0
 #: Inserts of at least this many rows go through COPY; fewer, one prepared statement.
 COPY_AT_LEAST = 200
@@ -89,18 +89,6 @@ def _arguments(sql: str, params: Params) -> tuple[str, Sequence[object]]:
         named = cast("Mapping[str, object]", params)
         return text, [named[name] for name in names]
     return text, cast("Sequence[object]", params)
-
-
-def describe_url(url: str) -> str:
-    """The server and database a URL names, for messages: never its password."""
-    parts = urlsplit(url)
-    try:
-        host = parts.hostname or "localhost"
-        port = parts.port or 5432
-    except ValueError:  # a port that is not a number
-        return "PostgreSQL (DATABASE_URL: not a valid URL)"
-    database = unquote(parts.path.lstrip("/")) or parts.username or "postgres"
-    return f"PostgreSQL database {database} at {host}:{port}"
 
 
 @contextmanager

@@ -1,6 +1,7 @@
 """A sandboxed Discord with the real bot in it: a server, a news channel, a reader and an admin.
 
-``world`` builds it (with a temporary copy of the sample corpus and a temporary database);
+``world`` builds it (with a temporary copy of the sample corpus and a temporary database, on each
+engine: see ``store_location`` in ``tests/conftest.py``);
 ``news_bot`` starts the production :class:`NewsBot` in it and waits for the first corpus scan.
 ``clock`` is a settable clock and ``clocked_bot`` a bot that reads its time from it, so schedules
 run without waiting. Restarts and the digest helpers are in ``tests/helpers.py``.
@@ -32,7 +33,10 @@ def corpus_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def world(sandbox: Sandbox, tmp_path: Path, corpus_dir: Path) -> NewsWorld:
+def world(
+    sandbox: Sandbox, tmp_path: Path, corpus_dir: Path, store_location: Path | str
+) -> NewsWorld:
+    """The server, its members and channels, and the bot's settings: on each store engine."""
     guild = sandbox.create_guild("AI News")
     return NewsWorld(
         guild=guild,
@@ -47,6 +51,7 @@ def world(sandbox: Sandbox, tmp_path: Path, corpus_dir: Path) -> NewsWorld:
             guild,
             news_dir=corpus_dir,
             database_path=tmp_path / "ainews.sqlite3",
+            database_url=store_location if isinstance(store_location, str) else None,
             news_watch=False,
         ),
     )

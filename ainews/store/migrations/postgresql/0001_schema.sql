@@ -4,6 +4,23 @@
 -- keys compare by code point (COLLATE "C"), as on SQLite, whatever the database's collation:
 -- a folder's files are a range of paths, ids sort the same on both engines.
 
+-- Search folds accents as SQLite's unicode61 tokenizer does (remove_diacritics): "cafe" finds
+-- "Café". The letters of Latin-1 and Latin Extended-A/B with diacritics, either case, become
+-- their base letter; the same function folds what a member types (ainews.store.catalog).
+CREATE FUNCTION ainews_fold(words text) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN translate(
+        words,
+        'ÀÁÂÃÄÅÇÈÉÊËÌÍÎÏÑÒÓÔÕÖÙÚÛÜÝàáâãäåçèéêëìíîïñòóôõöùúûüýÿĀāĂăĄąĆćĈĉĊċČčĎďĒ'
+        || 'ēĔĕĖėĘęĚěĜĝĞğĠġĢģĤĥĨĩĪīĬĭĮįİĴĵĶķĹĺĻļĽľŃńŅņŇňŌōŎŏŐőŔŕŖŗŘřŚśŜŝŞşŠšŢţŤťŨũ'
+        || 'ŪūŬŭŮůŰűŲųŴŵŶŷŸŹźŻżŽžƠơƯưǍǎǏǐǑǒǓǔǕǖǗǘǙǚǛǜǞǟǠǡǦǧǨǩǪǫǬǭǰǴǵǸǹǺǻȀȁȂȃȄȅȆȇȈȉ'
+        || 'ȊȋȌȍȎȏȐȑȒȓȔȕȖȗȘșȚțȞȟȦȧȨȩȪȫȬȭȮȯȰȱȲȳ',
+        'aaaaaaceeeeiiiinooooouuuuyaaaaaaceeeeiiiinooooouuuuyyaaaaaaccccccccdde'
+        || 'eeeeeeeeegggggggghhiiiiiiiiijjkkllllllnnnnnnoooooorrrrrrssssssssttttuu'
+        || 'uuuuuuuuuuwwyyyzzzzzzoouuaaiioouuuuuuuuuuaaaaggkkoooojggnnaaaaaaeeeeii'
+        || 'iioooorrrruuuusstthhaaeeooooooooyy'
+    );
+
 CREATE TABLE source_files (
     path            text COLLATE "C" PRIMARY KEY,
     mtime_ns        bigint NOT NULL,
@@ -28,9 +45,9 @@ CREATE TABLE articles (
     published_at  bigint,
     data          text NOT NULL,
     search_vector tsvector GENERATED ALWAYS AS (
-        setweight(to_tsvector('simple', title), 'A')
-        || setweight(to_tsvector('simple', excerpt), 'B')
-        || setweight(to_tsvector('simple', provider_name || ' ' || topics_text), 'C')
+        setweight(to_tsvector('simple', ainews_fold(title)), 'A')
+        || setweight(to_tsvector('simple', ainews_fold(excerpt)), 'B')
+        || setweight(to_tsvector('simple', ainews_fold(provider_name || ' ' || topics_text)), 'C')
     ) STORED
 );
 -- NULLS LAST: SQLite's order for DESC, which the queries ask for (ainews.store.postgres).
