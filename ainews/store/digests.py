@@ -135,7 +135,8 @@ class DigestRepository:
                 " timezone = excluded.timezone, days = excluded.days,"
                 " max_items = excluded.max_items, next_run_at = excluded.next_run_at,"
                 " notify_channel_id = excluded.notify_channel_id,"
-                " status = CASE digests.status WHEN 'inactive' THEN 'active' ELSE digests.status END",
+                " status = CASE digests.status WHEN 'inactive' THEN 'active'"
+                " ELSE digests.status END",
                 (
                     channel_id,
                     guild_id,
