@@ -282,19 +282,42 @@ def _collecting_garbage_less_often() -> Iterator[None]:
         gc.set_threshold(*threshold)
 
 
+class IngestBusy(RuntimeError):
+    """Another process sharing the store is ingesting now (PostgreSQL): this one serves what is
+    indexed, and the next rescan tries again."""
+
+
 async def ingest_corpus(
     articles: ArticleRepository,
     root: Path | str,
     progress: ProgressCallback | None = None,
     *,
     report: CorpusReport | None = None,
+    wait: bool = True,
 ) -> CorpusReport:
     """Bring the store up to date with the corpus at ``root``; raises ``CorpusPathError``.
+
+    One process ingests (and regroups stories) at a time: several processes sharing a
+    PostgreSQL store take turns through an advisory lock, which the server frees if the process
+    holding it dies. With ``wait`` False, a process that finds another ingesting raises
+    :class:`IngestBusy` instead of waiting its turn (the bot's rescans; ``ainews ingest`` waits).
 
     ``report``, when given, is filled in as the ingest goes: a caller whose ingest is cancelled
     (Ctrl-C) reads there what was saved. A cancelled ingest first finishes saving the group of
     files under way (one transaction, so the count is exact); what is left is saved by the next
     run, and its stories regrouped then."""
+    async with articles.database.exclusive("ingest", wait=wait) as ours:
+        if not ours:
+            raise IngestBusy("another process is indexing the corpus into this store")
+        return await _ingest(articles, root, progress, report)
+
+
+async def _ingest(
+    articles: ArticleRepository,
+    root: Path | str,
+    progress: ProgressCallback | None,
+    report: CorpusReport | None,
+) -> CorpusReport:
     started = time.perf_counter()
     known = await articles.known_files(os.path.abspath(root))  # noqa: ASYNC240 (no I/O)
     # Only known files need a stat to tell whether they changed; new ones are stat'ed by the

@@ -32,7 +32,7 @@ import watchfiles
 from discord.ext import commands, tasks
 
 from ainews.corpus.scan import CorpusPathError, is_article_file_name
-from ainews.ingest import ingest_corpus
+from ainews.ingest import IngestBusy, ingest_corpus
 
 if TYPE_CHECKING:
     from ainews.app import NewsBot
@@ -205,7 +205,13 @@ async def rescan_corpus(bot: NewsBot) -> None:
 
 async def _rescan(bot: NewsBot, known_problem: str | None) -> str | None:
     try:
-        report = await ingest_corpus(bot.articles, bot.settings.news_dir)
+        report = await ingest_corpus(bot.articles, bot.settings.news_dir, wait=False)
+    except IngestBusy:
+        # Another process of this deployment is indexing NEWS_DIR into the shared store: its
+        # changes show here too (topic counts are read again).
+        log.info("rescan skipped: another process is indexing %s", bot.settings.news_dir)
+        bot.catalog.forget_cached_topics()
+        return known_problem
     except CorpusPathError as error:  # NEWS_DIR gone or unreadable: expected, one line
         problem = f"NEWS_DIR {error}"
         if problem != known_problem:
@@ -226,7 +232,8 @@ async def _rescan(bot: NewsBot, known_problem: str | None) -> str | None:
     if known_problem is not None:
         log.info("rescans of %s work again (they failed: %s)", report.root, known_problem)
     bot.last_rescan, bot.last_rescan_at = report, bot.clock()
-    if report.ingested or report.withdrawn:
+    # On PostgreSQL other processes may have indexed changes this rescan then found done.
+    if report.ingested or report.withdrawn or bot.database.engine == "postgresql":
         bot.catalog.forget_cached_topics()
     if report.ingested:
         bot.deliverer.wake()  # digest messages whose cards changed are edited by the scheduler

@@ -1,0 +1,189 @@
+"""PostgreSQL as the store (DATABASE_URL): selecting it, refusing what cannot work, and several
+processes on one database. What works the same on both engines is tested by the store and
+sandbox tests, which run on each (tests/conftest.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import subprocess
+import sys
+import textwrap
+
+import asyncpg
+import pytest
+
+from ainews.__main__ import main
+from ainews.ingest import IngestBusy, ingest_corpus
+from ainews.settings import SAMPLE_CORPUS, Settings, SettingsError
+from ainews.store.articles import ArticleRepository
+from ainews.store.database import Database, StoreError, latest_schema_version
+from tests.helpers import CHECKOUT, eventually, fresh_postgres_schema
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+async def test_ingest_with_database_url_indexes_into_postgresql(
+    capsys, clean_env, monkeypatch, tmp_path
+) -> None:
+    async with fresh_postgres_schema() as url:
+        monkeypatch.setenv("DATABASE_URL", url)
+        monkeypatch.setenv("DATABASE_PATH", str(tmp_path / "unused.sqlite3"))
+
+        code, out, _ = await asyncio.to_thread(run, capsys, "ingest", str(SAMPLE_CORPUS))
+
+        assert code == 0, out
+        async with await Database.open(url) as database:
+            assert database.engine == "postgresql"
+            count = await database.fetchval("SELECT count(*) FROM articles WHERE active = 1")
+        assert count == len(list(SAMPLE_CORPUS.rglob("*.md")))
+        assert not (tmp_path / "unused.sqlite3").exists(), "DATABASE_URL wins over DATABASE_PATH"
+
+
+def test_unreachable_server_stops_naming_the_setting_and_host_never_the_password(
+    capsys, clean_env, monkeypatch, tmp_corpus
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://ainews:s3cret-pw@127.0.0.1:1/news")
+
+    code, out, err = run(capsys, "ingest", str(tmp_corpus))
+
+    assert code == 2
+    assert err.startswith("ainews: cannot connect to PostgreSQL database news at 127.0.0.1:1")
+    assert "(DATABASE_URL)" in err
+    assert "s3cret" not in out + err
+
+
+@pytest.mark.parametrize(
+    ("url", "fragment"),
+    [
+        ("mysql://root:s3cret@db.example.org/news", "must be a postgresql:// URL"),
+        ("db.example.org:5432/news", "must be a postgresql:// URL"),
+        ("postgresql://root:s3cret@db.example.org:port/news", "db.example.org with a port"),
+    ],
+)
+def test_a_bad_database_url_names_the_setting_never_the_password(url, fragment) -> None:
+    with pytest.raises(SettingsError, match="DATABASE_URL") as raised:
+        Settings.from_values({"DATABASE_URL": url})
+
+    assert fragment in str(raised.value)
+    assert "s3cret" not in str(raised.value)
+
+
+def test_settings_never_show_the_database_password() -> None:
+    settings = Settings.from_values({"DATABASE_URL": "postgresql://bot:s3cret@db.example:6432/n"})
+
+    assert "s3cret" not in repr(settings)
+    assert settings.database_description == "DATABASE_URL PostgreSQL database n at db.example:6432"
+
+
+async def test_a_wrong_pool_size_is_refused() -> None:
+    for wrong in ("0", "ten", "100000"):
+        with pytest.raises(SettingsError, match="DATABASE_POOL_SIZE"):
+            Settings.from_values({"DATABASE_POOL_SIZE": wrong})
+    assert Settings.from_values({"DATABASE_POOL_SIZE": "3"}).database_pool_size == 3
+
+
+async def test_backup_refuses_postgresql_and_says_what_to_use(
+    capsys, clean_env, monkeypatch, tmp_path
+) -> None:
+    async with fresh_postgres_schema() as url:
+        monkeypatch.setenv("DATABASE_URL", url)
+
+        code, _, err = run(capsys, "backup", str(tmp_path / "copy.sqlite3"))
+
+    assert code == 2
+    assert "pg_dump" in err and "copy-db" in err
+    assert not (tmp_path / "copy.sqlite3").exists()
+
+
+async def test_an_older_release_refuses_a_newer_postgresql_schema() -> None:
+    async with fresh_postgres_schema() as url:
+        async with await Database.open(url) as database:
+            assert await database.schema_version() == latest_schema_version("postgresql")
+        connection = await asyncpg.connect(url)
+        try:
+            await connection.execute("UPDATE ainews_schema SET version = version + 1")
+        finally:
+            await connection.close()
+
+        with pytest.raises(StoreError, match="upgrade ai-news-bot, or point DATABASE_URL"):
+            await Database.open(url)
+
+
+async def test_reopening_a_postgresql_store_keeps_it_and_migrates_once() -> None:
+    async with fresh_postgres_schema() as url:
+        async with await Database.open(url) as database:
+            await ingest_corpus(ArticleRepository(database), SAMPLE_CORPUS)
+        # Two processes starting at once: one upgrades, the other finds it done.
+        first, second = await asyncio.gather(Database.open(url), Database.open(url))
+        async with first, second:
+            assert await first.fetchval("SELECT count(*) FROM ainews_schema") == 1
+            assert await second.fetchval("SELECT count(*) FROM articles") > 0
+
+
+# One process ingests at a time ------------------------------------------------------------------
+
+
+async def test_one_process_ingests_at_a_time_the_others_skip_or_wait() -> None:
+    async with fresh_postgres_schema() as url:
+        async with await Database.open(url) as holder, await Database.open(url) as other:
+            async with holder.exclusive("ingest", wait=False) as held:
+                assert held
+                with pytest.raises(IngestBusy):
+                    await ingest_corpus(ArticleRepository(other), SAMPLE_CORPUS, wait=False)
+                waiting = asyncio.create_task(
+                    ingest_corpus(ArticleRepository(other), SAMPLE_CORPUS, wait=True)
+                )
+                await asyncio.sleep(0.3)
+                assert not waiting.done(), "ainews ingest waits its turn"
+            report = await asyncio.wait_for(waiting, 30)
+
+            assert report.ingested > 0
+
+
+HOLD_THE_LOCK = textwrap.dedent(
+    """
+    import asyncio, sys
+    from ainews.store.database import Database
+
+    async def hold() -> None:
+        async with await Database.open(sys.argv[1]) as database:
+            async with database.exclusive("ingest", wait=False) as held:
+                print("held" if held else "busy", flush=True)
+                await asyncio.sleep(600)
+
+    asyncio.run(hold())
+    """
+)
+
+
+@pytest.mark.slow
+async def test_the_lock_of_a_process_killed_while_ingesting_is_freed() -> None:
+    async with fresh_postgres_schema() as url:
+        holder = subprocess.Popen(
+            [sys.executable, "-c", HOLD_THE_LOCK, url],
+            stdout=subprocess.PIPE,
+            text=True,
+            env={"PYTHONPATH": CHECKOUT, "PATH": "/usr/bin:/bin"},
+        )
+        try:
+            assert holder.stdout is not None
+            assert await asyncio.to_thread(holder.stdout.readline) == "held\n"
+            async with await Database.open(url) as database:
+                async with database.exclusive("ingest", wait=False) as held:
+                    assert not held
+                holder.send_signal(signal.SIGKILL)
+                holder.wait(10)
+
+                async def free() -> bool:
+                    async with database.exclusive("ingest", wait=False) as held:
+                        return held
+
+                await eventually(free, within=10)
+        finally:
+            holder.kill()
+            holder.wait(10)
