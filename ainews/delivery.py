@@ -42,6 +42,7 @@ from ainews.pacing import Pacer
 from ainews.posting_locks import PostingLocks
 from ainews.schedule import next_run_after
 from ainews.store.catalog import NewsCatalog
+from ainews.store.database import StoreUnavailable
 from ainews.store.digests import (
     OVERFLOW_COUNT_CAP,
     Digest,
@@ -254,7 +255,9 @@ class DigestDeliverer:
         jobs += [self.deliver(digest, scheduled=True) for digest in due]
         results = []
         for outcome in await asyncio.gather(*jobs, return_exceptions=True):
-            if isinstance(outcome, BaseException):  # one channel's trouble, not the pass's
+            if isinstance(outcome, StoreUnavailable):  # recorded as pending: resumed later
+                log.warning("a digest delivery stopped: %s; it resumes once it is back", outcome)
+            elif isinstance(outcome, BaseException):  # one channel's trouble, not the pass's
                 log.error("a digest delivery failed unexpectedly", exc_info=outcome)
             else:
                 results.append(outcome)

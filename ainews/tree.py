@@ -14,6 +14,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from ainews.cards import NO_MENTIONS
+from ainews.store.database import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +22,10 @@ log = logging.getLogger(__name__)
 UNKNOWN_INTERACTION = 10062
 UNEXPECTED_ERROR_REPLY = (
     "Sorry, something went wrong on our side. It has been logged; please try again in a moment."
+)
+STORE_UNAVAILABLE_REPLY = (
+    "The news store is unavailable for a moment (its database is restarting or out of reach). "
+    "Nothing was posted; please try again in a minute."
 )
 
 
@@ -55,15 +60,23 @@ class NewsCommandTree(app_commands.CommandTree[commands.Bot]):
             reply = f"Slow down a little: try again in {cause.retry_after:.0f} s."
         elif isinstance(cause, app_commands.TransformerError | app_commands.CheckFailure):
             reply = str(cause)
+        elif isinstance(cause, StoreUnavailable):
+            log.warning("/%s: %s", _command_name(interaction), cause)
+            reply = STORE_UNAVAILABLE_REPLY
         elif isinstance(cause, discord.NotFound) and cause.code == UNKNOWN_INTERACTION:
             log.warning("interaction %s expired before the bot answered it", interaction.id)
             return
         else:
-            command = interaction.command.qualified_name if interaction.command else "?"
             options = interaction.data.get("options") if interaction.data else None
-            log.error("/%s failed (options %r)", command, options, exc_info=cause)
+            log.error(
+                "/%s failed (options %r)", _command_name(interaction), options, exc_info=cause
+            )
             reply = UNEXPECTED_ERROR_REPLY
         await reply_privately(interaction, reply)
+
+
+def _command_name(interaction: Interaction) -> str:
+    return interaction.command.qualified_name if interaction.command else "?"
 
 
 def _response_lock(interaction: Interaction) -> asyncio.Lock:

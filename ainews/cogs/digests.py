@@ -34,6 +34,7 @@ from ainews.schedule import (
     parse_timezone,
     timezone_names,
 )
+from ainews.store.database import StoreUnavailable
 from ainews.store.digests import NO_FILTERS, ChannelKind, Digest, DigestStyle
 from ainews.tree import UserFacingError
 
@@ -102,6 +103,9 @@ class DigestCommands(
                 await self.deliverer.run_due()
                 await self.deliverer.edit_changed_cards()
                 delay = await self.deliverer.seconds_until_due(self.max_sleep)
+            except StoreUnavailable as unavailable:  # a database restart: wait it out
+                log.warning("digest scheduler pass stopped: %s; trying again shortly", unavailable)
+                delay = self.max_sleep
             except Exception:
                 log.exception("digest scheduler pass failed; will try again")
                 delay = self.max_sleep

@@ -226,26 +226,32 @@ class PostgresDatabase(_PostgresReader, Database):
     async def close(self) -> None:
         await self.pool.close()
 
+    async def fetch(self, sql: str, params: Params = ()) -> list[Row]:
+        """A read, tried once more on a fresh connection if the first one was lost (after a
+        server restart, the pool's idle connections are all dead: only trying tells)."""
+        text, args = _arguments(sql, params)
+        try:
+            return cast("list[Row]", await self.pool.fetch(text, *args))
+        except CONNECTION_LOST:
+            with _unavailable_on_connection_loss(self.description):
+                return cast("list[Row]", await self.pool.fetch(text, *args))
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
-        async with self._connection_for_block() as connection:
-            with _unavailable_on_connection_loss(self.description):
-                transaction = connection.transaction()
-                await transaction.start()
+        async with self._connection_for_block("BEGIN") as connection:
             try:
                 yield PostgresTransaction(connection, self.description)
             except BaseException:
                 with contextlib.suppress(*CONNECTION_LOST):
-                    await transaction.rollback()
+                    await connection.execute("ROLLBACK")
                 raise
             with _unavailable_on_connection_loss(self.description):
-                await transaction.commit()
+                await connection.execute("COMMIT")
 
     @asynccontextmanager
     async def snapshot(self) -> AsyncIterator[Snapshot]:
-        async with self._connection_for_block() as connection:
-            with _unavailable_on_connection_loss(self.description):
-                await connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        begin = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+        async with self._connection_for_block(begin) as connection:
             try:
                 yield PostgresSnapshot(connection, self.description)
             finally:
@@ -257,13 +263,11 @@ class PostgresDatabase(_PostgresReader, Database):
         """A session advisory lock on a connection held for the block: the server frees it when
         the connection ends, so a process that dies holding it frees it."""
         key = "hashtextextended(current_schema() || ':ainews:' || $1, 0)"
-        async with self._connection_for_block() as connection:
+        function = "pg_advisory_lock" if wait else "pg_try_advisory_lock"
+        async with self._connection_for_block("SELECT 1") as connection:
             with _unavailable_on_connection_loss(self.description):
-                if wait:
-                    await connection.execute(f"SELECT pg_advisory_lock({key})", name)
-                    held = True
-                else:
-                    held = await connection.fetchval(f"SELECT pg_try_advisory_lock({key})", name)
+                locked = await connection.fetchval(f"SELECT {function}({key})", name)
+            held = wait or bool(locked)  # pg_advisory_lock returns once it holds it
             if not held:
                 yield False
                 return
@@ -275,11 +279,20 @@ class PostgresDatabase(_PostgresReader, Database):
                     await connection.execute(f"SELECT pg_advisory_unlock({key})", name)
 
     @asynccontextmanager
-    async def _connection_for_block(self) -> AsyncIterator[Connection]:
-        """A connection of the pool for a block; only acquiring it counts as the store's
-        trouble: what the block raises goes through as it is."""
-        with _unavailable_on_connection_loss(self.description):
-            connection = await self.pool.acquire(timeout=CONNECT_TIMEOUT_SECONDS)
+    async def _connection_for_block(self, first: str, *args: object) -> AsyncIterator[Connection]:
+        """A connection of the pool for a block, on which ``first`` ran (tried once more on a
+        fresh connection if the first one was lost). Only acquiring it and ``first`` count as
+        the store's trouble: what the block raises goes through as it is."""
+        for attempt in (1, 2):
+            with _unavailable_on_connection_loss(self.description):
+                connection = await self.pool.acquire(timeout=CONNECT_TIMEOUT_SECONDS)
+            try:
+                await connection.execute(first, *args)
+                break
+            except CONNECTION_LOST as error:
+                await self.pool.release(connection)
+                if attempt == 2:
+                    raise StoreUnavailable(f"{self.description} is unavailable: {error}") from error
         try:
             yield connection
         finally:
