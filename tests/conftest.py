@@ -5,12 +5,9 @@ reason.
 Every test that uses a store (``database``, ``store_location``, and the sandboxed ``world``) runs
 twice: on a SQLite file and on a fresh schema of the PostgreSQL server at
 ``AINEWS_TEST_POSTGRES_URL`` (default ``postgresql://127.0.0.1:5432/test``), dropped afterwards.
-A test of SQLite itself is marked ``sqlite_only``. With no PostgreSQL server, its cases skip with
-one line; under ``CI=true`` they fail, so CI never passes without them.
-
-The helpers behind them (writing articles, the sandboxed world) are in ``tests/helpers.py``;
-the sandbox fixtures (``sandbox``, ``sandbox_config``) come from the ``discord_sandbox`` pytest
-plugin, registered by the package's ``pytest11`` entry point.
+A test of SQLite itself is marked ``sqlite_only``, one of PostgreSQL's server
+``postgresql_only``. With no PostgreSQL server, its cases skip with one line; under ``CI=true``
+they fail, so CI never passes without them.
 """
 
 from __future__ import annotations
@@ -60,8 +57,11 @@ def seed_file() -> Path:
 def _parametrize_store_engine(metafunc: pytest.Metafunc) -> None:
     """Each test that uses a store runs on both engines (SQLite only, if marked so)."""
     if "store_engine" in metafunc.fixturenames:
-        only_sqlite = metafunc.definition.get_closest_marker("sqlite_only") is not None
-        engines = ["sqlite"] if only_sqlite else ["sqlite", "postgresql"]
+        engines = ["sqlite", "postgresql"]
+        if metafunc.definition.get_closest_marker("sqlite_only"):
+            engines = ["sqlite"]
+        elif metafunc.definition.get_closest_marker("postgresql_only"):
+            engines = ["postgresql"]
         metafunc.parametrize("store_engine", engines, indirect=True)
 
 

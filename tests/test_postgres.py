@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import subprocess
 import sys
 import textwrap
 
@@ -129,20 +128,23 @@ async def test_reopening_a_postgresql_store_keeps_it_and_migrates_once() -> None
 
 
 async def test_one_process_ingests_at_a_time_the_others_skip_or_wait() -> None:
-    async with fresh_postgres_schema() as url:
-        async with await Database.open(url) as holder, await Database.open(url) as other:
-            async with holder.exclusive("ingest", wait=False) as held:
-                assert held
-                with pytest.raises(IngestBusy):
-                    await ingest_corpus(ArticleRepository(other), SAMPLE_CORPUS, wait=False)
-                waiting = asyncio.create_task(
-                    ingest_corpus(ArticleRepository(other), SAMPLE_CORPUS, wait=True)
-                )
-                await asyncio.sleep(0.3)
-                assert not waiting.done(), "ainews ingest waits its turn"
-            report = await asyncio.wait_for(waiting, 30)
+    async with (
+        fresh_postgres_schema() as url,
+        await Database.open(url) as holder,
+        await Database.open(url) as other,
+    ):
+        async with holder.exclusive("ingest", wait=False) as held:
+            assert held
+            with pytest.raises(IngestBusy):
+                await ingest_corpus(ArticleRepository(other), SAMPLE_CORPUS, wait=False)
+            waiting = asyncio.create_task(
+                ingest_corpus(ArticleRepository(other), SAMPLE_CORPUS, wait=True)
+            )
+            await asyncio.sleep(0.3)
+            assert not waiting.done(), "ainews ingest waits its turn"
+        report = await asyncio.wait_for(waiting, 30)
 
-            assert report.ingested > 0
+        assert report.ingested > 0
 
 
 HOLD_THE_LOCK = textwrap.dedent(
@@ -164,20 +166,22 @@ HOLD_THE_LOCK = textwrap.dedent(
 @pytest.mark.slow
 async def test_the_lock_of_a_process_killed_while_ingesting_is_freed() -> None:
     async with fresh_postgres_schema() as url:
-        holder = subprocess.Popen(
-            [sys.executable, "-c", HOLD_THE_LOCK, url],
-            stdout=subprocess.PIPE,
-            text=True,
+        holder = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            HOLD_THE_LOCK,
+            url,
+            stdout=asyncio.subprocess.PIPE,
             env={"PYTHONPATH": CHECKOUT, "PATH": "/usr/bin:/bin"},
         )
         try:
             assert holder.stdout is not None
-            assert await asyncio.to_thread(holder.stdout.readline) == "held\n"
+            assert await asyncio.wait_for(holder.stdout.readline(), 30) == b"held\n"
             async with await Database.open(url) as database:
                 async with database.exclusive("ingest", wait=False) as held:
                     assert not held
                 holder.send_signal(signal.SIGKILL)
-                holder.wait(10)
+                await asyncio.wait_for(holder.wait(), 10)
 
                 async def free() -> bool:
                     async with database.exclusive("ingest", wait=False) as held:
@@ -185,5 +189,6 @@ async def test_the_lock_of_a_process_killed_while_ingesting_is_freed() -> None:
 
                 await eventually(free, within=10)
         finally:
-            holder.kill()
-            holder.wait(10)
+            if holder.returncode is None:
+                holder.kill()
+                await holder.wait()

@@ -79,7 +79,7 @@ class CrashWorld:
     sandbox: Sandbox
     channels: dict[str, Channel]
     env: dict[str, str]
-    database_path: Path
+    store: Path | str  #: a SQLite file or a PostgreSQL URL (each test runs on both)
     logs: Path
     runs: int = 0
 
@@ -124,7 +124,10 @@ class CrashWorld:
 
 
 async def build_crash_world(
-    sandbox: Sandbox, tmp_path: Path, make_channels: Callable[[Guild], dict[str, Channel]]
+    sandbox: Sandbox,
+    tmp_path: Path,
+    store: Path | str,
+    make_channels: Callable[[Guild], dict[str, Channel]],
 ) -> CrashWorld:
     """A guild with the channels ``make_channels`` makes, each with a digest of ten long
     articles due at start-up, and the settings for ``python -m ainews run``."""
@@ -133,8 +136,7 @@ async def build_crash_world(
     channels = make_channels(guild)
     corpus = tmp_path / "corpus"
     write_long_articles(corpus, ARTICLES)
-    database_path = tmp_path / "ainews.sqlite3"
-    async with await Database.open(database_path) as database:
+    async with await Database.open(store) as database:
         report = await ingest_corpus(ArticleRepository(database), corpus)
         assert report.ingested == ARTICLES and not report.rejected
         digests = DigestRepository(database)
@@ -158,19 +160,20 @@ async def build_crash_world(
         "DISCORD_API_BASE": sandbox.api_base,
         "DISCORD_GATEWAY_URL": sandbox.gateway_url,
         "NEWS_DIR": str(corpus),
-        "DATABASE_PATH": str(database_path),
+        **({"DATABASE_URL": store} if isinstance(store, str) else {"DATABASE_PATH": str(store)}),
         "COMMAND_GUILD_IDS": str(guild.id),
         "LOG_LEVEL": "INFO",
         "NEWS_WATCH": "false",
     }
-    return CrashWorld(sandbox, channels, env, database_path, logs)
+    return CrashWorld(sandbox, channels, env, store, logs)
 
 
 @pytest_asyncio.fixture
-async def crash_world(sandbox: Sandbox, tmp_path: Path) -> CrashWorld:
+async def crash_world(sandbox: Sandbox, tmp_path: Path, store_location: Path | str) -> CrashWorld:
     return await build_crash_world(
         sandbox,
         tmp_path,
+        store_location,
         lambda guild: {h.channel: sandbox.create_channel(guild, h.channel) for h in FIRST_RUN},
     )
 
@@ -197,7 +200,7 @@ async def kill_when_held(
 
 
 async def deliveries(world: CrashWorld) -> list[tuple[int, int, str, str]]:
-    async with await Database.open(world.database_path) as database:
+    async with await Database.open(world.store) as database:
         rows = await database.fetch(
             "SELECT id, channel_id, marker, state FROM deliveries ORDER BY id"
         )
@@ -250,7 +253,7 @@ async def test_sigkill_at_any_moment_of_a_delivery_neither_repeats_nor_loses_an_
     # The same deliveries, no new ones, and each channel shows each of them exactly once.
     assert [d[:3] for d in await deliveries(world)] == [d[:3] for d in first_deliveries]
     markers = {channel: marker for _, channel, marker, _ in first_deliveries}
-    async with await Database.open(world.database_path) as database:
+    async with await Database.open(world.store) as database:
         planned_rows = await database.fetch(
             "SELECT d.channel_id, i.part, a.data FROM delivery_items AS i"
             " JOIN deliveries AS d ON d.id = i.delivery_id"
@@ -283,7 +286,7 @@ async def test_sigkill_at_any_moment_of_a_delivery_neither_repeats_nor_loses_an_
 
 
 async def test_sigkill_during_a_forum_digest_leaves_one_post_with_every_part_once(
-    sandbox: Sandbox, tmp_path: Path
+    sandbox: Sandbox, tmp_path: Path, store_location: Path | str
 ) -> None:
     """Killed once after Discord made the post but before the bot heard of it, and once after
     Discord stored a later part: the next start finds the post by its marker, finds the parts
@@ -291,6 +294,7 @@ async def test_sigkill_during_a_forum_digest_leaves_one_post_with_every_part_onc
     world = await build_crash_world(
         sandbox,
         tmp_path,
+        store_location,
         lambda guild: {"forum": sandbox.create_forum(guild, "forum", tags=["Deep Dives"])},
     )
     forum = world.channels["forum"]
@@ -325,7 +329,7 @@ async def test_sigkill_during_a_forum_digest_leaves_one_post_with_every_part_onc
     ], world.log_tail()
     urls = [embed["url"] for m in messages for embed in m.embeds]
     assert len(urls) == len(set(urls)) == ARTICLES
-    async with await Database.open(world.database_path) as database:
+    async with await Database.open(world.store) as database:
         recorded = await database.fetch(
             "SELECT DISTINCT message_id FROM ledger ORDER BY message_id"
         )
