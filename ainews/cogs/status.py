@@ -68,6 +68,8 @@ class StatusCommands(commands.Cog):
         if next_due:
             digests += f"\nNext digest: {discord.utils.format_dt(next_due, 'R')}"
         embed.add_field(name="Digests", value=digests, inline=False)
+        store = "PostgreSQL" if bot.database.engine == "postgresql" else "SQLite"
+        embed.add_field(name="Store", value=store, inline=False)
         uptime = int(time.monotonic() - self.started)
         embed.set_footer(
             text=f"ai-news-bot {__version__} · up {uptime // 3600}h {uptime // 60 % 60}m"

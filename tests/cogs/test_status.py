@@ -64,7 +64,10 @@ async def test_status_shows_corpus_rescan_digests_version_and_uptime(
         assert result.ephemeral
         (embed,) = result.embeds
         fields = fields_of(embed)
-        assert list(fields) == ["Corpus", "Last rescan", "Digests"]
+        assert list(fields) == ["Corpus", "Last rescan", "Digests", "Store"]
+        assert (
+            fields["Store"] == {"sqlite": "SQLite", "postgresql": "PostgreSQL"}[bot.database.engine]
+        )
 
         corpus = fields["Corpus"]
         assert corpus.startswith(f"{await bot.articles.count_active()} articles in ")
