@@ -34,6 +34,8 @@ MAX_RESCAN_SECONDS = 7 * 24 * 3600
 #: PostgreSQL connections a process keeps at most (DATABASE_POOL_SIZE): commands, digests and a
 #: rescan at once need a few; each process of a deployment has its own pool.
 DEFAULT_POOL_SIZE = 10
+#: An ingest holds one connection for its lock and writes through another.
+MIN_POOL_SIZE = 2
 MAX_POOL_SIZE = 200
 #: Discord ids are 64-bit snowflakes; SQLite stores them as signed 64-bit integers.
 MAX_SNOWFLAKE = 2**63 - 1
@@ -219,9 +221,10 @@ def _pool_size(value: str | None) -> int:
     if value is None:
         return DEFAULT_POOL_SIZE
     size = int(value) if value.isascii() and value.isdigit() and len(value) <= 4 else 0
-    if not 1 <= size <= MAX_POOL_SIZE:
+    if not MIN_POOL_SIZE <= size <= MAX_POOL_SIZE:
         raise SettingsError(
-            f"DATABASE_POOL_SIZE must be a whole number of connections from 1 to {MAX_POOL_SIZE}, "
+            f"DATABASE_POOL_SIZE must be a whole number of connections from {MIN_POOL_SIZE} to "
+            f"{MAX_POOL_SIZE}, "
             f"got {value[:40]!r}"
         )
     return size

@@ -80,7 +80,7 @@ def test_settings_never_show_the_database_password() -> None:
 
 
 async def test_a_wrong_pool_size_is_refused() -> None:
-    for wrong in ("0", "ten", "100000"):
+    for wrong in ("0", "1", "ten", "100000"):
         with pytest.raises(SettingsError, match="DATABASE_POOL_SIZE"):
             Settings.from_values({"DATABASE_POOL_SIZE": wrong})
     assert Settings.from_values({"DATABASE_POOL_SIZE": "3"}).database_pool_size == 3
