@@ -226,8 +226,12 @@ def _parser() -> argparse.ArgumentParser:
     backup.set_defaults(handler=_backup)
 
     copy_db = command("copy-db", "copy the store to an empty one, SQLite or PostgreSQL")
-    copy_db.add_argument("source", help="the bot's store: a SQLite file or a postgresql:// URL")
-    copy_db.add_argument("dest", help="an empty store: a new SQLite file or a postgresql:// URL")
+    copy_db.add_argument(
+        "source", metavar="SOURCE", help="the bot's store: a SQLite file or a postgresql:// URL"
+    )
+    copy_db.add_argument(
+        "dest", metavar="DEST", help="an empty store: a new SQLite file or a postgresql:// URL"
+    )
     copy_db.set_defaults(handler=_copy_db, needs_settings=False)
     return parser
 
