@@ -479,3 +479,41 @@ def test_the_help_says_to_stop_the_bot_first(capsys: pytest.CaptureFixture[str])
     assert "while the bot is STOPPED" in text
     assert "post that a second time" in text
     assert POSTGRES_URL not in text
+
+
+def test_a_store_larger_than_a_batch_copies_in_batches_through_copy(
+    tmp_path: Path, postgres_schema: Callable[[], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Several batches of one table in the one transaction, each large enough for PostgreSQL's
+    COPY (and each converted to the types both engines take)."""
+    import ainews.store.copy
+    import ainews.store.postgres
+
+    monkeypatch.setattr(ainews.store.copy, "BATCH_ROWS", ainews.store.postgres.COPY_AT_LEAST + 50)
+    corpus = tmp_path / "corpus"
+    for number in range(600):
+        write_article_file(corpus, f"bulk/article-{number:03d}", topics=[f"Topic {number % 7}"])
+    source, server, back = tmp_path / "source.sqlite3", postgres_schema(), tmp_path / "back.sqlite3"
+
+    async def scenario() -> None:
+        async with await Database.open(source) as db:
+            await ingest_corpus(ArticleRepository(db), corpus)
+        for from_location, to_location in ((source, server), (server, back)):
+            async with (
+                await Database.open(from_location) as from_store,
+                await Database.open(to_location) as to_store,
+            ):
+                seen: list[tuple[str, int]] = []
+                copied = await copy_store(
+                    from_store,
+                    to_store,
+                    lambda table, done, total, seen=seen: seen.append((table, done)),
+                )
+                assert copied["articles"] == 600 and copied["article_urls"] >= 1_800
+                assert ("articles", 250) in seen and ("articles", 600) in seen
+        async with await Database.open(source) as db, await Database.open(back) as again:
+            for table, (in_source, in_dest) in (await every_row(db, again)).items():
+                assert in_dest == in_source, table
+            assert len(await NewsCatalog(again).search("article-599", limit=5)) == 1
+
+    run(scenario)
