@@ -1,4 +1,5 @@
-"""The ``ainews`` command line: ``demo``, ``run``, ``ingest``, ``check`` and ``backup``.
+"""The ``ainews`` command line: ``demo``, ``run``, ``ingest``, ``check``, ``backup`` and
+``copy-db``.
 
 Exit codes: 0 all good; 1 some article files were rejected (the good ones are indexed);
 2 a usage error, a bad setting, an unreadable path, Discord refusing the token or unreachable at
@@ -83,7 +84,8 @@ Exit codes:
   0    all good
   1    some article files were rejected, the rest indexed (ingest, check)
   2    a usage error, a bad or missing setting, an unreadable path, a token Discord refused,
-       Discord unreachable at start, or no database to back up
+       Discord unreachable at start, no database to back up or copy, or a copy's destination
+       not empty
   130  interrupted (Ctrl-C)""",
     ),
     "demo": (
@@ -150,6 +152,26 @@ Exit codes:
        working folder are named), or a bad setting
   130  interrupted (Ctrl-C): no backup is left behind""",
     ),
+    "copy-db": (
+        "Copy the store at SOURCE to DEST, each a SQLite file or a postgresql:// URL (SQLite to "
+        "PostgreSQL and back): the articles, the posting ledger, digests and their deliveries, "
+        "story links and bot state, so a server that switches keeps its history and nothing is "
+        "posted twice. DEST must be empty (a new SQLite file is created). SOURCE is read in one "
+        "consistent snapshot, DEST written in one transaction, and the rows of every table are "
+        "counted on both sides. Both are first upgraded to this release's schema.",
+        """Run it while the bot is STOPPED: a copy taken while the bot runs misses what the bot
+posts after the copy began, and the bot on DEST would post that a second time. Then point
+DATABASE_URL (or DATABASE_PATH) at DEST and start the bot.
+
+Settings: none (.env is not read). A password in a URL is never shown.
+
+Exit codes:
+  0    copied (the rows of each table are listed, both stores named)
+  2    SOURCE is not a bot database (a SQLite SOURCE is never created), DEST is not empty,
+       a server cannot be reached, or the counts differ: DEST is left as it was, and a
+       SQLite DEST this run created is removed
+  130  interrupted (Ctrl-C): DEST is left as it was""",
+    ),
 }
 
 
@@ -202,6 +224,15 @@ def _parser() -> argparse.ArgumentParser:
     backup = command("backup", "copy the database to DEST safely, even while the bot runs")
     backup.add_argument("dest", type=Path, help="the backup file to write (must not exist)")
     backup.set_defaults(handler=_backup)
+
+    copy_db = command("copy-db", "copy the store to an empty one, SQLite or PostgreSQL")
+    copy_db.add_argument(
+        "source", metavar="SOURCE", help="the bot's store: a SQLite file or a postgresql:// URL"
+    )
+    copy_db.add_argument(
+        "dest", metavar="DEST", help="an empty store: a new SQLite file or a postgresql:// URL"
+    )
+    copy_db.set_defaults(handler=_copy_db, needs_settings=False)
     return parser
 
 
@@ -311,17 +342,22 @@ def _backup(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-def _require_bot_database(path: Path) -> None:
-    """``path`` is a database ``ainews`` has written to (backing up anything else would copy
-    nothing, and opening it would create it): read, never created or changed."""
-    where = f"{path.absolute()} (DATABASE_PATH"
+def _require_bot_database(
+    path: Path,
+    *,
+    named_by: str = "DATABASE_PATH",
+    hint: str = (
+        "run ainews from the folder holding .env (for the service: its WorkingDirectory, "
+        "/srv/ainews), or set DATABASE_PATH to the bot's database"
+    ),
+) -> None:
+    """``path`` (given as ``named_by``) is a database ``ainews`` has written to (backing up or
+    copying anything else would copy nothing, and opening it would create it): read, never
+    created or changed."""
+    where = f"{path.absolute()} ({named_by}"
     if not path.is_absolute():
         where += f", relative to the working folder {Path.cwd()}"
     where += ")"
-    hint = (
-        "run ainews from the folder holding .env (for the service: its WorkingDirectory, "
-        "/srv/ainews), or set DATABASE_PATH to the bot's database"
-    )
     if not path.is_file():
         raise SettingsError(f"no database at {where}: {hint}")
     try:
@@ -335,6 +371,84 @@ def _require_bot_database(path: Path) -> None:
         raise SettingsError(f"cannot read the database at {where}: {error}") from None
     if not count:
         raise SettingsError(f"the database at {where} is empty (no tables): {hint}")
+
+
+def _copy_db(args: argparse.Namespace, settings: Settings) -> int:
+    from ainews.store.copy import copy_store
+    from ainews.store.database import is_database_url
+
+    source: Path | str = args.source
+    dest: Path | str = args.dest
+    if not is_database_url(args.source):
+        source = Path(args.source)
+        _require_bot_database(
+            source,
+            named_by="SOURCE",
+            hint="give the path of the bot's database (DATABASE_PATH in its .env), or its "
+            "DATABASE_URL",
+        )
+        source = source.absolute()
+    created: Path | None = None
+    if not is_database_url(args.dest):
+        dest = Path(args.dest).absolute()
+        if dest == source or (dest.exists() and isinstance(source, Path) and dest.samefile(source)):
+            raise SettingsError(f"SOURCE and DEST are the same file, {dest}: copy to another")
+        _require_no_other_database(dest)
+        created = None if dest.exists() else dest
+    elif args.dest == args.source:
+        raise SettingsError("SOURCE and DEST are the same database: copy to another")
+
+    async def run() -> tuple[dict[str, int], str, str]:
+        async with (
+            await Database.open(source) as from_store,
+            await Database.open(dest) as to_store,
+        ):
+            copied = await copy_store(from_store, to_store)
+            return copied, from_store.description, to_store.description
+
+    try:
+        copied, source_name, dest_name = asyncio.run(run())
+    except KeyboardInterrupt:
+        _remove_database_file(created)
+        print("ainews: interrupted: nothing was copied, DEST is as it was", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BaseException:
+        _remove_database_file(created)
+        raise
+    width = max(len(table) for table in copied)
+    for table, rows in copied.items():
+        print(f"{table:<{width}}  {rows:>9,}")
+    print(f"copied {sum(copied.values()):,} rows from {source_name} to {dest_name}")
+    return EXIT_OK
+
+
+def _require_no_other_database(path: Path) -> None:
+    """A copy's SQLite destination that already exists: opening it would add the bot's tables to
+    another program's database."""
+    if not path.is_file() or path.stat().st_size == 0:
+        return
+    try:
+        reader = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+        try:
+            (tables,) = reader.execute(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+            ).fetchone()
+            (version,) = reader.execute("PRAGMA user_version").fetchone()
+        finally:
+            reader.close()
+    except sqlite3.Error as error:
+        raise SettingsError(f"cannot read {path} (DEST) as a database: {error}") from None
+    if tables and not version:
+        raise SettingsError(
+            f"{path} (DEST) is a database of another program: choose a new file to copy to"
+        )
+
+
+def _remove_database_file(path: Path | None) -> None:
+    """Remove a SQLite database this run created, with its journal files."""
+    if path is not None:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:

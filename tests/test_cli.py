@@ -487,7 +487,7 @@ def test_ctrl_c_in_an_ingest_is_one_line_exit_130_and_the_next_run_completes(
 
 #: What each command's help must name: the settings it reads and its exit codes.
 HELP_NAMES = {
-    (): ["demo", "run", "ingest", "check", "backup", ".env", "0 ", "1 ", "2 ", "130 "],
+    (): ["demo", "run", "ingest", "check", "backup", "copy-db", ".env", "0 ", "1 ", "2 ", "130 "],
     ("demo",): ["sandbox", "Settings: none", "0 ", "130 "],
     ("run",): [
         "DISCORD_TOKEN",
@@ -505,6 +505,7 @@ HELP_NAMES = {
     ("ingest",): ["NEWS_DIR", "DATABASE_PATH", ".env", "0 ", "1 ", "2 ", "130 "],
     ("check",): ["Settings: none", "0 ", "1 ", "2 ", "130 "],
     ("backup",): ["DATABASE_PATH", ".env", "working folder", "0 ", "2 ", "130 "],
+    ("copy-db",): ["STOPPED", "postgresql://", "Settings: none", "0 ", "2 ", "130 "],
 }
 
 

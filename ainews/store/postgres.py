@@ -218,6 +218,9 @@ class PostgresDatabase(_PostgresReader, Database):
         database = cls(pool, description)
         try:
             await database._migrate()
+        except asyncpg.PostgresError as error:  # e.g. a search_path naming no schema
+            await pool.close()
+            raise StoreError(f"cannot use {description} as the database: {reason(error)}") from None
         except BaseException:
             await pool.close()
             raise
