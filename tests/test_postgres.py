@@ -192,3 +192,39 @@ async def test_the_lock_of_a_process_killed_while_ingesting_is_freed() -> None:
             if holder.returncode is None:
                 holder.kill()
                 await holder.wait()
+
+
+async def test_a_transaction_cancelled_at_any_point_gives_its_connection_back() -> None:
+    """Cancelled while it begins, works or commits (a bot stopping mid-query): the pool gets
+    every connection back, so closing it does not wait for one that never comes."""
+    async with fresh_postgres_schema() as url:
+        database = await Database.open(url)
+        try:
+            for steps in range(12):
+
+                async def write() -> None:
+                    async with database.transaction() as db:
+                        await db.execute(
+                            "INSERT INTO bot_state (key, value) VALUES ('k', 'v')"
+                            " ON CONFLICT (key) DO UPDATE SET value = 'w'"
+                        )
+                        await asyncio.sleep(1)
+
+                task = asyncio.create_task(write())
+                for _ in range(steps):
+                    await asyncio.sleep(0)
+                task.cancel()
+                with pytest.raises(asyncio.CancelledError):
+                    await task
+                await asyncio.sleep(0.05)
+        finally:
+            await asyncio.wait_for(database.close(), 5)
+        connection = await asyncpg.connect(url)
+        try:
+            in_transaction = await connection.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'ainews'"
+                " AND state LIKE 'idle in transaction%'"
+            )
+        finally:
+            await connection.close()
+        assert in_transaction == 0

@@ -14,9 +14,11 @@ two deployments in two schemas of one database never block each other.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import itertools
+import logging
 import re
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
@@ -40,6 +42,7 @@ from ainews.store.database import (
 )
 
 CONNECT_TIMEOUT_SECONDS = 10.0
+CLOSE_WAIT_SECONDS = 10
 #: Inserts of at least this many rows go through COPY; fewer, one prepared statement.
 COPY_AT_LEAST = 200
 #: Errors that mean the server is gone for now, not that the statement is wrong.
@@ -54,6 +57,7 @@ _PARAMETER = re.compile(r"'(?:[^']|'')*'|\?|(?<![:\w]):([A-Za-z_]\w*)")
 #: SQLite sorts NULL first, so last in a descending order; PostgreSQL sorts it the other way.
 _DESCENDING = re.compile(r"\bDESC\b(?! NULLS)")
 _counter = itertools.count()
+log = logging.getLogger(__name__)
 Connection = asyncpg.Connection | PoolConnectionProxy
 
 
@@ -227,7 +231,17 @@ class PostgresDatabase(_PostgresReader, Database):
         return database
 
     async def close(self) -> None:
-        await self.pool.close()
+        """Close the pool, waiting a while for connections in use to come back; past that, they
+        are closed under their users (a stop must not hang on a stuck query)."""
+        try:
+            await asyncio.wait_for(self.pool.close(), CLOSE_WAIT_SECONDS)
+        except TimeoutError:
+            log.warning(
+                "closing %s: connections still in use after %d s; closed",
+                self.description,
+                CLOSE_WAIT_SECONDS,
+            )
+            self.pool.terminate()
 
     async def fetch(self, sql: str, params: Params = ()) -> list[Row]:
         """A read, tried once more on a fresh connection if the first one was lost (after a
@@ -291,11 +305,15 @@ class PostgresDatabase(_PostgresReader, Database):
                 connection = await self.pool.acquire(timeout=CONNECT_TIMEOUT_SECONDS)
             try:
                 await connection.execute(first, *args)
-                break
             except CONNECTION_LOST as error:
                 await self.pool.release(connection)
                 if attempt == 2:
                     raise StoreUnavailable(f"{self.description} is unavailable: {error}") from error
+                continue
+            except BaseException:  # cancelled: the connection goes back (and is reset) too
+                await self.pool.release(connection)
+                raise
+            break
         try:
             yield connection
         finally:
