@@ -1,6 +1,7 @@
 """/news latency benchmark: the real bot answering members in a sandboxed Discord, large corpus.
 
     python bench/news_benchmark.py [--count 100000] [--calls 300] [--workdir bench/out]
+    python bench/news_benchmark.py --database-url postgresql://127.0.0.1:5432/test [...]
 
 Setup (not measured):
 
@@ -37,6 +38,17 @@ INTERACTION_CREATE to receiving the interaction callback. The sandbox runs in th
 and event loop (as in the tests), so its own work on each call (encoding the gateway event,
 serving and validating the callback) is included: the figures are, if anything, pessimistic.
 Percentiles are nearest-rank. ``--profile FILE`` writes a cProfile of the measured /news calls.
+
+With ``--database-url URL`` (a PostgreSQL server's database), the same calls are measured on
+SQLite and then on PostgreSQL in one run, and the tables are printed side by side (an engine
+column). The PostgreSQL store is a new, empty schema (``bench_<random>``, made with asyncpg on
+that database, used through ``URL?search_path=...`` and dropped with ``DROP SCHEMA ... CASCADE``
+at the end), into which the corpus is indexed cold (not measured); its server keeps its own cache,
+so no file is read beforehand. Both engines get the same workload: the /search titles are drawn
+from the SQLite database of the same corpus. Each engine's bot runs in a process of its own, so
+that its peak RSS (``VmHWM``: the bot, discord.py and the sandbox, which runs in the bot's
+process) is its own; the PostgreSQL server's memory is in the server's processes and is not
+counted. Targets: /news p99 <= 50 ms on SQLite, <= 20 ms on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -47,15 +59,19 @@ import cProfile
 import logging
 import math
 import os
+import pickle
 import platform
 import pstats
 import random
 import re
+import secrets
 import shlex
 import shutil
 import sqlite3
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -80,6 +96,7 @@ from discord_sandbox.state import Channel, Member
 CORPUS_SEED = 42
 WORKLOAD_SEED = 2024
 TARGET_P99_MS = 50.0
+TARGET_P99_MS_POSTGRES = 20.0
 MIN_CALLS = 200
 #: A "rare" topic, in the report: one of fewer than this share of the articles.
 RARE_SHARE = 0.02
@@ -168,13 +185,18 @@ def prepare_corpus(workdir: Path, count: int) -> tuple[Path, str]:
 
 
 async def prepare_database(
-    corpus: Path, database_path: Path, *, exists: bool
+    corpus: Path, database_path: Path | str, *, exists: bool
 ) -> tuple[CorpusReport, float]:
-    """Index ``corpus`` into ``database_path`` (incrementally) and forget earlier runs' posts.
+    """Index ``corpus`` into ``database_path`` (incrementally) and forget earlier runs' posts;
+    ``database_path`` is a SQLite file or a PostgreSQL URL.
 
-    A database whose schema differs from a new one's (made by an older checkout, or one that
-    skipped a migration numbered below its version) is made again from scratch."""
-    if exists and await schema(database_path) != await schema(":memory:"):
+    A SQLite database whose schema differs from a new one's (made by an older checkout, or one
+    that skipped a migration numbered below its version) is made again from scratch."""
+    if (
+        exists
+        and isinstance(database_path, Path)
+        and await schema(database_path) != await schema(":memory:")
+    ):
         log(f"{database_path} has another schema than this checkout makes: indexing again")
         for stale in database_path.parent.glob(f"{database_path.name}*"):
             stale.unlink()
@@ -189,13 +211,12 @@ async def prepare_database(
 
 
 async def schema(path: Path | str) -> list[tuple[str, str]]:
-    async with (
-        await Database.open(path) as database,
-        database.connection.execute(
+    """A SQLite database's tables and indexes, as SQL."""
+    async with await Database.open(path) as database:
+        rows = await database.fetch(
             "SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name"
-        ) as cursor,
-    ):
-        return [(str(name), str(sql)) for name, sql in await cursor.fetchall()]
+        )
+    return [(str(name), str(sql)) for name, sql in rows]
 
 
 def warm_page_cache(database_path: Path) -> None:
@@ -313,9 +334,19 @@ class Run:
     warm_up: int
     rare_calls: int
     load: tuple[str, str]
+    #: The process's peak RSS in MB (``VmHWM``), when it is asked for and Linux tells it.
+    peak_rss_mb: float | None = None
 
 
-async def run_bot(args: argparse.Namespace, corpus: Path, database_path: Path) -> Run:
+async def run_bot(
+    args: argparse.Namespace,
+    corpus: Path,
+    database_path: Path,
+    database_url: str | None = None,
+) -> Run:
+    """The measured calls, on the SQLite file ``database_path``, or on ``database_url``'s
+    PostgreSQL store when given (/search titles still come from ``database_path``'s articles,
+    so that both engines get the same calls)."""
     rng = random.Random(WORKLOAD_SEED)
     async with Sandbox(SandboxConfig()) as sandbox:
         guild = sandbox.create_guild("AI News")
@@ -328,8 +359,11 @@ async def run_bot(args: argparse.Namespace, corpus: Path, database_path: Path) -
             news_dir=corpus,
             database_path=database_path,
             news_rescan_seconds=RESCAN_SECONDS,
+            **({"database_url": database_url} if database_url else {}),
         )
-        async with await Database.open(database_path) as database:
+        async with await Database.open(
+            settings.database_location, pool_size=settings.database_pool_size
+        ) as database:
             bot = NewsBot(settings=settings, database=database, guild_ready_timeout=0.1)
             started = time.perf_counter()
             async with run_client(sandbox, bot, ready_timeout=60):
@@ -390,14 +424,12 @@ async def run_bot(args: argparse.Namespace, corpus: Path, database_path: Path) -
                     pstats.Stats(profile, stream=sys.stderr).sort_stats("tottime").print_stats(25)
                 load = (load_before, machine_load())
                 rescans = 0 if bot.last_rescan is scan else 1
-                async with database.connection.execute("SELECT count(*) FROM ledger") as cursor:
-                    row = await cursor.fetchone()
-    assert row is not None
+                ledger_rows = int(await database.fetchval("SELECT count(*) FROM ledger"))
     return Run(
         outcomes,
         startup,
         scan,
-        int(row[0]),
+        ledger_rows,
         duplicates,
         rescans,
         topics,
@@ -411,14 +443,13 @@ async def stories_posted_twice(database: Database, channels: Sequence[Channel]) 
     """Stories the ledger shows in more than one message of one of ``channels`` (the measured
     ones: the warm-up's /search calls show posted stories again, by design)."""
     marks = ",".join("?" * len(channels))
-    async with database.connection.execute(
+    found = await database.fetchval(
         "SELECT count(*) FROM (SELECT 1 FROM ledger"
         f" WHERE channel_id IN ({marks}) GROUP BY channel_id, story_id"
-        " HAVING count(DISTINCT message_id) > 1)",
+        " HAVING count(DISTINCT message_id) > 1) AS twice",
         [channel.id for channel in channels],
-    ) as cursor:
-        row = await cursor.fetchone()
-    return int(row[0]) if row else 0
+    )
+    return int(found or 0)
 
 
 def machine_load() -> str:
@@ -451,14 +482,30 @@ def main() -> int:
     parser.add_argument("--pause", type=float, default=0.02, help="seconds between calls")
     parser.add_argument("--show-slowest", type=int, default=0, help="log the N slowest calls")
     parser.add_argument("--profile", type=Path, help="write a cProfile of the /news calls here")
+    parser.add_argument(
+        "--database-url",
+        metavar="URL",
+        help="also measure on this PostgreSQL database (in a new schema, dropped afterwards),"
+        " beside SQLite",
+    )
+    # One engine's bot run in a process of its own (--database-url): the PostgreSQL store's URL
+    # (or "sqlite"), and the file its Run is pickled to.
+    parser.add_argument("--bot-run", help=argparse.SUPPRESS)
+    parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.calls < MIN_CALLS:
         parser.error(f"--calls must be at least {MIN_CALLS}")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    database_path = args.database or args.workdir / f"news-{args.count}.sqlite3"
+    if args.bot_run:
+        url = None if args.bot_run == "sqlite" else args.bot_run
+        run = asyncio.run(run_bot(args, args.workdir / f"corpus-{args.count}", database_path, url))
+        run.peak_rss_mb = peak_rss_mb()
+        args.result.write_bytes(pickle.dumps(run))
+        return 0
 
     corpus, corpus_state = prepare_corpus(args.workdir, args.count)
     log(f"corpus {corpus}: {corpus_state}")
-    database_path = args.database or args.workdir / f"news-{args.count}.sqlite3"
     report, seconds = asyncio.run(
         prepare_database(corpus, database_path, exists=database_path.exists())
     )
@@ -468,6 +515,8 @@ def main() -> int:
     )
     log(f"database {database_path}: {indexed}")
     warm_page_cache(database_path)
+    if args.database_url:
+        return compare_engines(args, corpus_state, database_path, indexed)
     run = asyncio.run(run_bot(args, corpus, database_path))
 
     news = run.outcomes["/news"]
@@ -511,6 +560,140 @@ def main() -> int:
             )
     failed = run.duplicates or run.rescans or any(o.other for o in run.outcomes.values())
     return 1 if failed or p99 > TARGET_P99_MS else 0
+
+
+def compare_engines(
+    args: argparse.Namespace, corpus_state: str, database_path: Path, sqlite_indexed: str
+) -> int:
+    """The same calls on SQLite and on a new PostgreSQL schema, each engine's bot in a process of
+    its own; one table."""
+    corpus = args.workdir / f"corpus-{args.count}"
+    schema = f"bench_{secrets.token_hex(6)}"
+    version = asyncio.run(postgres(args.database_url, f"CREATE SCHEMA {schema}"))
+    separator = "&" if "?" in args.database_url else "?"
+    store_url = f"{args.database_url}{separator}search_path={schema}"
+    runs: dict[str, Run] = {}
+    try:
+        report, seconds = asyncio.run(prepare_database(corpus, store_url, exists=False))
+        indexed = {
+            "sqlite": sqlite_indexed,
+            "postgresql": f"{report.ingested:,} ingested, {report.unchanged:,} unchanged, "
+            f"{len(report.rejected)} rejected in {seconds:.1f} s (cold, into schema {schema})",
+        }
+        log(f"PostgreSQL schema {schema}: {indexed['postgresql']}")
+        for engine, location in (("sqlite", "sqlite"), ("postgresql", store_url)):
+            runs[engine] = run_in_own_process(args, engine, location)
+    finally:
+        asyncio.run(postgres(args.database_url, f"DROP SCHEMA {schema} CASCADE"))
+
+    first = runs["sqlite"]
+    sizes = [topic.article_count for topic in first.topics]
+    print(
+        f"\n/news benchmark: {args.count:,} articles, {len(sizes)} topics of {min(sizes):,} to"
+        f" {max(sizes):,} articles, {args.channels} channels; {first.rare_calls} of the /news"
+        f" calls on topics of under {RARE_SHARE:.0%} of the articles; warm-up of"
+        f" {first.warm_up} calls not counted; the same calls on each engine"
+    )
+    print(
+        f"{'engine':<10} {'command':<8} {'calls':>5} {'cards':>6} {'caught-up':>9} {'other':>6}  "
+        f"{'p50':>6} {'p90':>6} {'p99':>6} {'max':>6} {'mean':>6}  (ms)"
+    )
+    for command in first.outcomes:
+        for engine, run in runs.items():
+            print(f"{engine:<10} {run.outcomes[command].row()}")
+    failed = False
+    verdicts = []
+    for engine, target in (("sqlite", TARGET_P99_MS), ("postgresql", TARGET_P99_MS_POSTGRES)):
+        run = runs[engine]
+        news = run.outcomes["/news"]
+        p99 = percentile(sorted(news.times), 99) * 1000 if news.times else math.inf
+        verdict = "met" if p99 <= target else "MISSED"
+        verdicts.append(f"{engine} <= {target:.0f} ms: {verdict} ({p99:.1f} ms)")
+        failed = failed or p99 > target
+        failed = failed or bool(
+            run.duplicates or run.rescans or any(o.other for o in run.outcomes.values())
+        )
+    print(f"target: /news p99 {'; '.join(verdicts)}")
+    print(
+        "peak RSS of the bot's process (the bot, discord.py and the sandbox; VmHWM): "
+        + ", ".join(
+            f"{engine} {run.peak_rss_mb:.0f} MB" if run.peak_rss_mb is not None else f"{engine} ?"
+            for engine, run in runs.items()
+        )
+        + " (the PostgreSQL server's own memory is not counted)"
+    )
+    for engine, run in runs.items():
+        print(
+            f"{engine}: ledger {run.ledger_rows:,} rows at the end; stories posted twice in a"
+            f" channel: {run.duplicates} (after /news and /latest); rescans during the calls:"
+            f" {run.rescans}; index: {indexed[engine]}"
+        )
+        print(f"{engine}: {run.startup}")
+        print(f"{engine}: {run.load[0]} before the calls, {run.load[1]} after")
+    print(f"corpus: {corpus_state}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()},"
+        f" Python {platform.python_version()}, SQLite {sqlite3.sqlite_version},"
+        f" PostgreSQL {version} (same machine)"
+    )
+    print(f"command: python {shlex.join(sys.argv)}")
+    for engine, run in runs.items():
+        for outcome in run.outcomes.values():
+            for text in outcome.other[:5]:
+                print(f"  {engine} {outcome.command} other answer: {text}")
+        for outcome in run.outcomes.values():
+            slowest = sorted(outcome.details, key=lambda d: d[0], reverse=True)
+            for seconds, query, options in slowest[: args.show_slowest]:
+                log(
+                    f"slow {engine} {outcome.command}: {seconds * 1000:.1f} ms"
+                    f" (query {query * 1000:.1f} ms) {options}"
+                )
+    return 1 if failed else 0
+
+
+def run_in_own_process(args: argparse.Namespace, engine: str, location: str) -> Run:
+    """One engine's measured calls (``run_bot``) in a new process: its peak RSS is its own."""
+    with tempfile.TemporaryDirectory() as folder:
+        result = Path(folder) / "run.pickle"
+        command = [
+            sys.executable,
+            __file__,
+            *("--count", str(args.count), "--calls", str(args.calls)),
+            *("--workdir", str(args.workdir), "--channels", str(args.channels)),
+            *("--warmup", str(args.warmup), "--search-calls", str(args.search_calls)),
+            *("--latest-calls", str(args.latest_calls), "--pause", str(args.pause)),
+            *(("--database", str(args.database)) if args.database else ()),
+            *(("--profile", f"{args.profile}.{engine}") if args.profile else ()),
+            *("--bot-run", location, "--result", str(result)),
+        ]
+        log(f"{engine}: the bot's calls, in a process of its own")
+        subprocess.run(command, check=True)
+        run: Run = pickle.loads(result.read_bytes())  # our own child's
+    return run
+
+
+async def postgres(url: str, sql: str) -> str:
+    """Run ``sql`` on ``url``'s database; returns the server's version."""
+    import asyncpg
+
+    connection = await asyncpg.connect(url)
+    try:
+        await connection.execute(sql)
+        return str(await connection.fetchval("SHOW server_version"))
+    finally:
+        await connection.close()
+
+
+def peak_rss_mb() -> float | None:
+    """This process's peak resident set (``VmHWM``), or None without Linux's /proc."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
 
 
 if __name__ == "__main__":

@@ -60,6 +60,16 @@ REGROUP_AROUND_AT_MOST = 2_000
 #: Queued for regrouping instead of article ids: every story (article ids are hex, and this sorts
 #: before them).
 _EVERY_STORY = "*"
+#: The tables a large save changes in bulk (``Database.refresh_statistics``).
+BULK_TABLES = (
+    "source_files",
+    "articles",
+    "article_urls",
+    "article_related",
+    "topics",
+    "article_topics",
+    "repointed_articles",
+)
 _OWNERS_OF = "SELECT url_key, article_id FROM article_urls WHERE url_key IN ({})"
 _LISTERS_OF = "SELECT url_key, article_id FROM article_related WHERE url_key IN ({})"
 
@@ -157,7 +167,8 @@ class ArticleRepository:
             saved = [article_id for (article_id,) in rows]
             if not saved:
                 return
-            if len(saved) > REGROUP_AROUND_AT_MOST or saved[0] == _EVERY_STORY:
+            bulk = len(saved) > REGROUP_AROUND_AT_MOST or saved[0] == _EVERY_STORY
+            if bulk:
                 stories = await self._stories_of_all(db)
             else:
                 stories = await self._stories_around(db, saved)
@@ -169,6 +180,8 @@ class ArticleRepository:
                 ),
             )
             await db.execute("DELETE FROM stories_to_regroup")
+        if bulk:  # a large save: the tables' statistics are out of date
+            await self.database.refresh_statistics(BULK_TABLES)
 
     async def _stories_of_all(self, db: Transaction) -> dict[str, str]:
         """The story of every article whose story is not its own now or was not before."""

@@ -201,5 +201,10 @@ class Database(Reader):
         """SQL aggregating ``expression`` into one text, the values separated by U+001F."""
         raise NotImplementedError
 
+    async def refresh_statistics(self, tables: Sequence[str]) -> None:
+        """After a bulk change of ``tables``: let the query planner see it now. PostgreSQL's
+        planner chooses its plans from statistics that autovacuum gathers only a while later
+        (on SQLite, a no-op: its plans come from the queries and the indexes)."""
+
     async def backup_to(self, destination: Path) -> None:
         raise StoreError(f"ainews backup copies SQLite databases, not {self.description}")
