@@ -440,6 +440,15 @@ async def test_search_ranks_by_relevance_and_ignores_accents(database, save) -> 
     assert await search(database, "café") == [cafe]
 
 
+async def test_search_folds_accents_of_any_latin_letter_both_ways(database, save) -> None:
+    noted = await save(
+        "/c/noted.md", title="Ångström-scale chips", excerpt="Crème brûlée at Øresund"
+    )
+
+    assert await search(database, "angstrom creme brulee") == [noted]
+    assert await search(database, "ÅNGSTRÖM Brûlée") == [noted]
+
+
 async def test_search_follows_changes_without_duplicates(database, save) -> None:
     article_id = await save("/c/a.md", title="Original headline about turbines")
     await save("/c/a.md", title="Corrected headline about windmills")

@@ -361,6 +361,12 @@ class PostgresDatabase(_PostgresReader, Database):
                     "SELECT pg_advisory_xact_lock(hashtextextended(current_schema()"
                     " || ':ainews:migrate', 0))"
                 )
+                encoding = await connection.fetchval("SHOW server_encoding")
+                if encoding != "UTF8":
+                    raise StoreError(
+                        f"{self.description} uses the {encoding} encoding: the bot needs a UTF8 "
+                        "database (createdb --encoding=UTF8 --template=template0 NAME)"
+                    )
                 await connection.execute(
                     "CREATE TABLE IF NOT EXISTS ainews_schema (version integer NOT NULL)"
                 )

@@ -5,29 +5,13 @@
 -- a folder's files are a range of paths, ids sort the same on both engines.
 
 -- Search folds accents as SQLite's unicode61 tokenizer does (remove_diacritics): "cafe" finds
--- "Café". The letters of Latin-1 and Latin Extended-A/B with diacritics, either case, become
--- their base letter; the same function folds what a member types (ainews.store.catalog).
--- translate() compares every character with each of the 244 letters (about 0.1 ms for an
--- excerpt: most of a bulk insert's time), so text with none of them, checked by one regular
--- expression of the same letters, is returned as it is (bench/RESULTS.md).
+-- "Café". Each letter is decomposed (NFD) and its combining marks (U+0300-U+036F) dropped; the
+-- same function folds what a member types (ainews.store.catalog). It needs a UTF8 database
+-- (ainews.store.postgres checks). Cheaper than translate() over a table of accented letters,
+-- which compares every character with each of them (bench/RESULTS.md).
 CREATE FUNCTION ainews_fold(words text) RETURNS text
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-    RETURN CASE WHEN words !~ ('[' ||
-        'ÀÁÂÃÄÅÇÈÉÊËÌÍÎÏÑÒÓÔÕÖÙÚÛÜÝàáâãäåçèéêëìíîïñòóôõöùúûüýÿĀāĂăĄąĆćĈĉĊċČčĎďĒ'
-        || 'ēĔĕĖėĘęĚěĜĝĞğĠġĢģĤĥĨĩĪīĬĭĮįİĴĵĶķĹĺĻļĽľŃńŅņŇňŌōŎŏŐőŔŕŖŗŘřŚśŜŝŞşŠšŢţŤťŨũ'
-        || 'ŪūŬŭŮůŰűŲųŴŵŶŷŸŹźŻżŽžƠơƯưǍǎǏǐǑǒǓǔǕǖǗǘǙǚǛǜǞǟǠǡǦǧǨǩǪǫǬǭǰǴǵǸǹǺǻȀȁȂȃȄȅȆȇȈȉ'
-        || 'ȊȋȌȍȎȏȐȑȒȓȔȕȖȗȘșȚțȞȟȦȧȨȩȪȫȬȭȮȯȰȱȲȳ'
-        || ']') THEN words ELSE translate(
-        words,
-        'ÀÁÂÃÄÅÇÈÉÊËÌÍÎÏÑÒÓÔÕÖÙÚÛÜÝàáâãäåçèéêëìíîïñòóôõöùúûüýÿĀāĂăĄąĆćĈĉĊċČčĎďĒ'
-        || 'ēĔĕĖėĘęĚěĜĝĞğĠġĢģĤĥĨĩĪīĬĭĮįİĴĵĶķĹĺĻļĽľŃńŅņŇňŌōŎŏŐőŔŕŖŗŘřŚśŜŝŞşŠšŢţŤťŨũ'
-        || 'ŪūŬŭŮůŰűŲųŴŵŶŷŸŹźŻżŽžƠơƯưǍǎǏǐǑǒǓǔǕǖǗǘǙǚǛǜǞǟǠǡǦǧǨǩǪǫǬǭǰǴǵǸǹǺǻȀȁȂȃȄȅȆȇȈȉ'
-        || 'ȊȋȌȍȎȏȐȑȒȓȔȕȖȗȘșȚțȞȟȦȧȨȩȪȫȬȭȮȯȰȱȲȳ',
-        'aaaaaaceeeeiiiinooooouuuuyaaaaaaceeeeiiiinooooouuuuyyaaaaaaccccccccdde'
-        || 'eeeeeeeeegggggggghhiiiiiiiiijjkkllllllnnnnnnoooooorrrrrrssssssssttttuu'
-        || 'uuuuuuuuuuwwyyyzzzzzzoouuaaiioouuuuuuuuuuaaaaggkkoooojggnnaaaaaaeeeeii'
-        || 'iioooorrrruuuusstthhaaeeooooooooyy'
-    ) END;
+    RETURN regexp_replace(normalize(words, NFD), '[\u0300-\u036f]', '', 'g');
 
 CREATE TABLE source_files (
     path            text COLLATE "C" PRIMARY KEY,
