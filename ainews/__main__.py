@@ -104,9 +104,9 @@ Exit codes:
         "on by default), rescan NEWS_DIR every NEWS_RESCAN_SECONDS and deliver digests. Stop it "
         "with Ctrl-C or SIGTERM: no new delivery starts, those under way get 10 s.",
         f"""Settings: DISCORD_TOKEN (required), NEWS_DIR (must exist; unset: the bundled sample
-corpus, with a warning), DATABASE_PATH, COMMAND_GUILD_IDS, NEWS_RESCAN_SECONDS, NEWS_WATCH,
-LOG_LEVEL, DISCORD_API_BASE, DISCORD_GATEWAY_URL. {SETTINGS_WHERE} Logs go to stderr, one line
-each.
+corpus, with a warning), DATABASE_URL (PostgreSQL) or else DATABASE_PATH (SQLite),
+DATABASE_POOL_SIZE, COMMAND_GUILD_IDS, NEWS_RESCAN_SECONDS, NEWS_WATCH, LOG_LEVEL,
+DISCORD_API_BASE, DISCORD_GATEWAY_URL. {SETTINGS_WHERE} Logs go to stderr, one line each.
 
 Exit codes:
   0    stopped by SIGTERM or Ctrl-C
@@ -118,8 +118,9 @@ Exit codes:
         "incrementally: new and changed files are parsed, unchanged ones skipped, gone ones "
         "withdrawn. Each rejected file is named with a one-line reason, and each image or "
         "related item dropped from a kept article with a warning.",
-        f"""Settings: DATABASE_PATH (created if needed), NEWS_DIR (when PATH is not given).
-{SETTINGS_WHERE}
+        f"""Settings: DATABASE_URL (PostgreSQL) or else DATABASE_PATH (SQLite, created if
+needed), NEWS_DIR (when PATH is not given). On PostgreSQL, one process ingests at a time: this
+one waits while another does. {SETTINGS_WHERE}
 
 Exit codes:
   0    all files indexed (warnings alone do not change this)
@@ -143,8 +144,8 @@ Exit codes:
         "Copy the database to DEST, a new file: a consistent snapshot (SQLite's VACUUM INTO), "
         "safe while the bot runs. Run it as the user the bot runs as, from its working folder "
         "(for the service: sudo -u ainews sh -c 'cd /srv/ainews && venv/bin/ainews backup DEST').",
-        f"""Settings: DATABASE_PATH (must hold the bot's data; it is never created here).
-{SETTINGS_WHERE}
+        f"""Settings: DATABASE_PATH (must hold the bot's data; it is never created here). With
+DATABASE_URL set, it refuses: back PostgreSQL up with pg_dump. {SETTINGS_WHERE}
 
 Exit codes:
   0    backed up (both files are named in full)

@@ -13,7 +13,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from dotenv import dotenv_values
 from dotenv.parser import parse_stream
@@ -193,6 +193,9 @@ def describe_url(url: str) -> str:
     except ValueError:  # a port that is not a number
         return "PostgreSQL (not a valid URL)"
     database = unquote(parts.path.lstrip("/")) or parts.username or "postgres"
+    socket = dict(parse_qsl(parts.query)).get("host")
+    if socket and not parts.hostname:  # the server's socket folder (postgresql:///db?host=/run)
+        return f"PostgreSQL database {database} at {socket}"
     return f"PostgreSQL database {database} at {host}:{port}"
 
 

@@ -8,6 +8,7 @@ import asyncio
 import signal
 import sys
 import textwrap
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -77,6 +78,26 @@ def test_settings_never_show_the_database_password() -> None:
 
     assert "s3cret" not in repr(settings)
     assert settings.database_description == "DATABASE_URL PostgreSQL database n at db.example:6432"
+
+
+@pytest.mark.skipif(not Path("/var/run/postgresql").is_dir(), reason="no local socket folder")
+async def test_the_store_opens_through_the_servers_local_socket() -> None:
+    async with fresh_postgres_schema() as url:
+        schema = url.rsplit("search_path=", 1)[1]
+        socket_url = f"postgresql:///test?host=/var/run/postgresql&search_path={schema}"
+        async with await Database.open(socket_url) as database:
+            await ingest_corpus(ArticleRepository(database), SAMPLE_CORPUS)
+            assert database.description == "PostgreSQL database test at /var/run/postgresql"
+        async with await Database.open(url) as database:
+            assert await database.fetchval("SELECT count(*) FROM articles") > 0
+
+
+def test_a_socket_url_is_described_by_its_socket_folder() -> None:
+    settings = Settings.from_values({"DATABASE_URL": "postgresql:///news?host=/run/postgresql"})
+
+    assert (
+        settings.database_description == "DATABASE_URL PostgreSQL database news at /run/postgresql"
+    )
 
 
 async def test_a_wrong_pool_size_is_refused() -> None:
