@@ -310,7 +310,7 @@ class DigestDeliverer:
                 if digest.status == "failing":
                     await self._recheck_failing(digest)
                 return DeliveryResult(digest.channel_id, Outcome.NOTHING_NEW)
-            pending = await self.digests.start_delivery(
+            started = await self.digests.start_delivery(
                 channel_id=digest.channel_id,
                 guild_id=digest.guild_id,
                 marker=secrets.token_hex(6),
@@ -322,8 +322,11 @@ class DigestDeliverer:
                 kind=digest.kind,
                 publish=digest.publish and digest.kind == "announcement",
                 post=plan.post,
+                claiming=digest.next_run_at if scheduled else None,
             )
-            return await self._send(pending, check_channel=False)
+            if started is None:  # another deliverer claimed this run first: it sends it
+                return DeliveryResult(digest.channel_id, Outcome.NOTHING_NEW)
+            return await self._send(started, check_channel=False)
 
     async def plan(self, digest: Digest, limit: int | None = None) -> DigestPlan:
         """What the digest would post now, and what its filters hold back (nothing recorded)."""

@@ -3,6 +3,7 @@ three Discord calls (no sandbox). Exactly once across crashes, refusals and Disc
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
@@ -416,3 +417,31 @@ async def test_card_edits_wait_for_the_next_pass_when_discord_fails(delivery: De
     assert await delivery.deliverer.edit_changed_cards() == 0
     delivery.channels.fail = None
     assert await delivery.deliverer.edit_changed_cards() == 1
+
+
+async def test_two_deliverers_finding_one_run_due_deliver_it_once(
+    delivery: Delivery, store_location
+) -> None:
+    """A process and its restarted self (or two processes of a deployment) on one store: both
+    find the digest due and plan it; the one that claims the run sends it, the other nothing."""
+    async with await Database.open(store_location) as other_handle:
+        other_channels = RecordingChannels()
+        other = DigestDeliverer(
+            digests=DigestRepository(other_handle),
+            catalog=NewsCatalog(other_handle),
+            channels=other_channels,
+            pacer=Pacer(rate=10_000),
+            posting_locks=PostingLocks(),  # its own process: its own locks
+            clock=delivery.clock,
+        )
+        delivery.clock.advance(hours=1)
+
+        results = await asyncio.gather(delivery.deliverer.run_due(), other.run_due())
+
+    outcomes = sorted(result.outcome.value for run in results for result in run)
+    assert outcomes == [Outcome.NOTHING_NEW.value, Outcome.SENT.value]
+    sent = delivery.channels.in_channel(NEWS) + other_channels.in_channel(NEWS)
+    assert len(sent) == 1
+    assert len(await ledger_rows(delivery.database, NEWS)) == 3
+    (due,) = await delivery.digests.for_guild(GUILD)
+    assert due.next_run_at == datetime(2027, 2, 2, 9, 0, tzinfo=UTC)

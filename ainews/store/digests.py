@@ -317,10 +317,24 @@ class DigestRepository:
         kind: ChannelKind = "text",
         publish: bool = False,
         post: ForumPost | None = None,
-    ) -> PendingDelivery:
+        claiming: datetime | None = None,
+    ) -> PendingDelivery | None:
         """Record the intent to deliver ``parts`` (and, for a scheduled run, claim it by moving
-        the schedule on) in one transaction, before anything is sent."""
+        the schedule on to ``next_run_at``) in one transaction, before anything is sent.
+
+        ``claiming`` is the run claimed, the digest's ``next_run_at`` as the caller read it: the
+        schedule moves on only if it still is that, so of two deliverers that both found the run
+        due (a process and its restarted self, or two processes of a deployment) one claims it
+        and the other gets None and sends nothing."""
         async with self.database.transaction() as db:
+            if next_run_at is not None:
+                claim = "UPDATE digests SET next_run_at = ? WHERE channel_id = ?"
+                params: tuple[object, ...] = (to_timestamp(next_run_at), channel_id)
+                if claiming is not None:
+                    claim += " AND next_run_at = ?"
+                    params += (to_timestamp(claiming),)
+                if not await db.execute(claim, params) and claiming is not None:
+                    return None  # claimed by another deliverer meanwhile
             delivery_id = await db.fetchval(
                 "INSERT INTO deliveries (channel_id, guild_id, marker, state, contents, created_at,"
                 " style, mention_role_id, history_after, kind, publish, post_title, post_topics)"
@@ -350,11 +364,6 @@ class DigestRepository:
                     for position, item in enumerate(part.articles)
                 ],
             )
-            if next_run_at is not None:
-                await db.execute(
-                    "UPDATE digests SET next_run_at = ? WHERE channel_id = ?",
-                    (to_timestamp(next_run_at), channel_id),
-                )
         return PendingDelivery(
             delivery_id,
             channel_id,
