@@ -105,8 +105,9 @@ Exit codes:
         "with Ctrl-C or SIGTERM: no new delivery starts, those under way get 10 s.",
         f"""Settings: DISCORD_TOKEN (required), NEWS_DIR (must exist; unset: the bundled sample
 corpus, with a warning), DATABASE_URL (PostgreSQL) or else DATABASE_PATH (SQLite),
-DATABASE_POOL_SIZE, COMMAND_GUILD_IDS, NEWS_RESCAN_SECONDS, NEWS_WATCH, LOG_LEVEL,
-DISCORD_API_BASE, DISCORD_GATEWAY_URL. {SETTINGS_WHERE} Logs go to stderr, one line each.
+DATABASE_POOL_SIZE, COMMAND_GUILD_IDS, SHARD_COUNT and SHARD_IDS (the shards this process
+holds), NEWS_RESCAN_SECONDS, NEWS_WATCH, LOG_LEVEL, DISCORD_API_BASE, DISCORD_GATEWAY_URL.
+{SETTINGS_WHERE} Logs go to stderr, one line each.
 
 Exit codes:
   0    stopped by SIGTERM or Ctrl-C
@@ -252,10 +253,13 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     settings.require_news_dir()
     setup_logging(log_level_number(settings), token)
     logging.getLogger("ainews").info(
-        "starting ai-news-bot %s: NEWS_DIR %s, %s, settings from %s",
+        "starting ai-news-bot %s: NEWS_DIR %s, %s, %s, settings from %s",
         __version__,
         settings.news_dir.absolute(),
         settings.database_description,
+        f"shards {settings.shards.describe()}"
+        if settings.shards
+        else "shards as Discord recommends",
         _settings_source(),
     )
     _warn_if_dotenv_is_readable_by_others()

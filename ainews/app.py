@@ -57,6 +57,9 @@ class NewsBot(commands.Bot):
     def __init__(
         self, *, settings: Settings, database: Database, clock: Clock = utc_now, **options: Any
     ) -> None:
+        if settings.shards is not None and isinstance(self, commands.AutoShardedBot):
+            options.setdefault("shard_count", settings.shards.count)
+            options.setdefault("shard_ids", list(settings.shards.ids))
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=discord.Intents(guilds=True),
@@ -81,6 +84,7 @@ class NewsBot(commands.Bot):
             pacer=Pacer(),
             posting_locks=self.posting_locks,
             clock=clock,
+            shards=settings.shards,
         )
         #: Set once the first corpus scan has finished; commands work on what is indexed so far.
         self.corpus_ready = asyncio.Event()
@@ -154,6 +158,17 @@ class NewsBot(commands.Bot):
             log.warning("a command was still posting at shutdown; it may not be recorded")
 
 
+class ShardedNewsBot(NewsBot, commands.AutoShardedBot):
+    """The bot over one gateway connection per shard it holds (SHARD_COUNT, SHARD_IDS):
+    discord.py's AutoShardedBot. It answers the interactions its shards receive and delivers
+    the digests of their servers."""
+
+
+def news_bot_class(settings: Settings) -> type[NewsBot]:
+    """The bot for ``settings``: sharded when SHARD_COUNT is set."""
+    return ShardedNewsBot if settings.shards is not None else NewsBot
+
+
 async def run_bot(settings: Settings) -> None:
     """Run the bot until it is closed or gets SIGTERM/SIGINT: the database opened first and
     closed last. Discord unreachable at start (the REST login, or the gateway before the bot is
@@ -171,7 +186,9 @@ async def run_bot(settings: Settings) -> None:
             await Database.open(
                 settings.database_location, pool_size=settings.database_pool_size
             ) as database,
-            NewsBot(settings=settings, database=database, http_trace=failures.trace) as bot,
+            news_bot_class(settings)(
+                settings=settings, database=database, http_trace=failures.trace
+            ) as bot,
         ):
 
             async def on_disconnect() -> None:

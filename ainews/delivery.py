@@ -41,6 +41,7 @@ from ainews.digest import (
 from ainews.pacing import Pacer
 from ainews.posting_locks import PostingLocks
 from ainews.schedule import next_run_after
+from ainews.sharding import Shards
 from ainews.store.catalog import NewsCatalog
 from ainews.store.database import StoreUnavailable
 from ainews.store.digests import (
@@ -210,8 +211,11 @@ class DigestDeliverer:
         pacer: Pacer,
         posting_locks: PostingLocks,
         clock: Clock,
+        shards: Shards | None = None,
     ) -> None:
         self.digests = digests
+        #: The shards whose servers' digests this deliverer delivers (None: every server).
+        self.shards = shards
         self.catalog = catalog
         self.channels = channels
         self.pacer = pacer
@@ -249,8 +253,8 @@ class DigestDeliverer:
         if self._stopping:
             return []
         now = self.clock()
-        pending = await self.digests.pending_deliveries(retry_due_by=now)
-        due = await self.digests.due(now, limit=10_000)
+        pending = await self.digests.pending_deliveries(retry_due_by=now, shards=self.shards)
+        due = await self.digests.due(now, limit=10_000, shards=self.shards)
         jobs = [self._resume(p) for p in pending if p.channel_id not in {d.channel_id for d in due}]
         jobs += [self.deliver(digest, scheduled=True) for digest in due]
         results = []

@@ -18,6 +18,8 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from dotenv import dotenv_values
 from dotenv.parser import parse_stream
 
+from ainews.sharding import Shards, format_ranges, parse_ranges
+
 #: Discord's own endpoints, the defaults of ``DISCORD_API_BASE`` and ``DISCORD_GATEWAY_URL``
 #: (here, not beside the code that sets them in discord.py: ``ainews ingest`` and ``check`` read
 #: settings without importing discord.py).
@@ -37,6 +39,8 @@ DEFAULT_POOL_SIZE = 10
 #: An ingest holds one connection for its lock and writes through another.
 MIN_POOL_SIZE = 2
 MAX_POOL_SIZE = 200
+#: More shards than any bot has (Discord's largest run tens of thousands): surely a typo.
+MAX_SHARDS = 100_000
 #: Discord ids are 64-bit snowflakes; SQLite stores them as signed 64-bit integers.
 MAX_SNOWFLAKE = 2**63 - 1
 
@@ -58,6 +62,9 @@ class Settings:
     #: Connections the PostgreSQL pool keeps at most.
     database_pool_size: int = DEFAULT_POOL_SIZE
     command_guild_ids: tuple[int, ...] = ()
+    #: The shards this process holds (SHARD_COUNT, SHARD_IDS); None: one process, as many
+    #: shards as Discord recommends.
+    shards: Shards | None = None
     news_rescan_seconds: int = 300
     #: Pick up changes to NEWS_DIR as they happen (file-system notifications), besides the rescans.
     news_watch: bool = True
@@ -94,6 +101,7 @@ class Settings:
             database_url=_database_url(get("DATABASE_URL")),
             database_pool_size=_pool_size(get("DATABASE_POOL_SIZE")),
             command_guild_ids=_guild_ids(get("COMMAND_GUILD_IDS")),
+            shards=_shards(get("SHARD_COUNT"), get("SHARD_IDS"), get("DATABASE_URL")),
             news_rescan_seconds=_rescan_seconds(get("NEWS_RESCAN_SECONDS")),
             news_watch=_flag("NEWS_WATCH", get("NEWS_WATCH"), default=True),
             log_level=_log_level(get("LOG_LEVEL")),
@@ -231,6 +239,44 @@ def _pool_size(value: str | None) -> int:
             f"got {value[:40]!r}"
         )
     return size
+
+
+def _shards(count: str | None, ids: str | None, database_url: str | None) -> Shards | None:
+    if count is None:
+        if ids is not None:
+            raise SettingsError(
+                "SHARD_IDS needs SHARD_COUNT, the number of shards of the whole deployment "
+                f"(SHARD_IDS is {ids[:40]!r})"
+            )
+        return None
+    total = int(count) if _whole(count) else 0
+    if not 1 <= total <= MAX_SHARDS:
+        raise SettingsError(
+            f"SHARD_COUNT must be a whole number of shards from 1 to {MAX_SHARDS}, got "
+            f"{count[:40]!r}"
+        )
+    try:
+        held = parse_ranges(ids) if ids is not None else tuple(range(total))
+    except ValueError as error:
+        raise SettingsError(
+            f"SHARD_IDS must be shard ids or ranges such as 0-3,8: {error}"
+        ) from None
+    if held[-1] >= total:
+        raise SettingsError(
+            f"SHARD_IDS names shard {held[-1]}, but SHARD_COUNT {total} has shards 0 to {total - 1}"
+        )
+    shards = Shards(total, held)
+    if not shards.all and database_url is None:
+        raise SettingsError(
+            f"SHARD_IDS {format_ranges(held)} leaves the other shards of SHARD_COUNT {total} to "
+            "other processes, and processes that share the work need one PostgreSQL database "
+            "(DATABASE_URL): a SQLite file serves one process"
+        )
+    return shards
+
+
+def _whole(value: str) -> bool:
+    return value.isascii() and value.isdigit() and len(value) <= 6
 
 
 def _guild_ids(value: str | None) -> tuple[int, ...]:

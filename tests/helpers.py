@@ -21,7 +21,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from ainews.app import NewsBot
+from ainews.app import NewsBot, news_bot_class
 from ainews.clock import Clock, utc_now
 from ainews.digest import find_marker
 from ainews.settings import SAMPLE_CORPUS, Settings
@@ -46,6 +46,8 @@ SETTING_NAMES = (
     "DATABASE_URL",
     "DATABASE_POOL_SIZE",
     "COMMAND_GUILD_IDS",
+    "SHARD_COUNT",
+    "SHARD_IDS",
     "NEWS_RESCAN_SECONDS",
     "NEWS_WATCH",
     "LOG_LEVEL",
@@ -225,7 +227,9 @@ async def start_news_bot(
 ) -> AsyncIterator[NewsBot]:
     """The production bot on ``settings``, logged into the sandbox, its corpus scanned."""
     async with await Database.open(settings.database_location) as database:
-        bot = NewsBot(settings=settings, database=database, clock=clock, guild_ready_timeout=0.1)
+        bot = news_bot_class(settings)(
+            settings=settings, database=database, clock=clock, guild_ready_timeout=0.1
+        )
         async with run_client(sandbox, bot):
             await bot.corpus_ready.wait()
             yield bot

@@ -27,6 +27,7 @@ from ainews.pacing import Pacer
 from ainews.posting_locks import PostingLocks
 from ainews.schedule import Schedule
 from ainews.settings import SAMPLE_CORPUS
+from ainews.sharding import Shards, shard_of
 from ainews.store.articles import ArticleRepository
 from ainews.store.catalog import NewsCatalog
 from ainews.store.database import Database
@@ -445,3 +446,39 @@ async def test_two_deliverers_finding_one_run_due_deliver_it_once(
     assert len(await ledger_rows(delivery.database, NEWS)) == 3
     (due,) = await delivery.digests.for_guild(GUILD)
     assert due.next_run_at == datetime(2027, 2, 2, 9, 0, tzinfo=UTC)
+
+
+async def test_a_deliverer_delivers_the_digests_of_its_shards_servers_only(
+    delivery: Delivery,
+) -> None:
+    mine = shard_of(GUILD, 2)
+    other_guild = next(
+        g for g in range(GUILD, GUILD + (1 << 24), 1 << 22) if shard_of(g, 2) != mine
+    )
+    other_channel = NEWS + 1
+    await delivery.digests.subscribe(
+        channel_id=other_channel,
+        guild_id=other_guild,
+        topic_key="large language models",
+        schedule=NINE_UTC,
+        max_items=3,
+        next_run_at=datetime(2027, 2, 1, 9, 0, tzinfo=UTC),
+        notify_channel_id=None,
+    )
+    sharded = DigestDeliverer(
+        digests=delivery.digests,
+        catalog=NewsCatalog(delivery.database),
+        channels=delivery.channels,
+        pacer=Pacer(rate=10_000),
+        posting_locks=PostingLocks(),
+        clock=delivery.clock,
+        shards=Shards(2, (mine,)),
+    )
+    delivery.clock.advance(hours=1)
+
+    results = await sharded.run_due()
+
+    assert [(r.channel_id, r.outcome) for r in results] == [(NEWS, Outcome.SENT)]
+    assert delivery.channels.in_channel(other_channel) == []
+    (still_due,) = await delivery.digests.due(delivery.clock())
+    assert still_due.channel_id == other_channel, "left to the process holding its shard"

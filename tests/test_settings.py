@@ -404,3 +404,54 @@ def test_the_shipped_env_example_copied_to_dotenv_gives_the_defaults(clean_env: 
     (clean_env / ".env").write_bytes(example.read_bytes())
 
     assert Settings.load() == Settings()
+
+
+# Shards -----------------------------------------------------------------------------------------
+
+PG = {"DATABASE_URL": "postgresql://bot@db.example/news"}
+
+
+def test_shards_are_none_by_default_one_process_as_discord_recommends() -> None:
+    assert Settings.from_values({}).shards is None
+
+
+@pytest.mark.parametrize(
+    ("values", "count", "ids"),
+    [
+        ({"SHARD_COUNT": "4"}, 4, (0, 1, 2, 3)),
+        ({"SHARD_COUNT": "16", "SHARD_IDS": "0-3,8", **PG}, 16, (0, 1, 2, 3, 8)),
+        ({"SHARD_COUNT": "4", "SHARD_IDS": " 3, 1-2 ,0"}, 4, (0, 1, 2, 3)),
+    ],
+)
+def test_shard_settings_name_the_shards_this_process_holds(values, count, ids) -> None:
+    shards = Settings.from_values(values).shards
+
+    assert shards is not None and (shards.count, shards.ids) == (count, ids)
+
+
+@pytest.mark.parametrize(
+    ("values", "fragment"),
+    [
+        ({"SHARD_IDS": "0-3"}, "SHARD_IDS needs SHARD_COUNT"),
+        ({"SHARD_COUNT": "0"}, "SHARD_COUNT must be a whole number of shards from 1"),
+        ({"SHARD_COUNT": "four"}, "SHARD_COUNT must be a whole number"),
+        ({"SHARD_COUNT": "4", "SHARD_IDS": "4", **PG}, "names shard 4, but SHARD_COUNT 4 has"),
+        ({"SHARD_COUNT": "4", "SHARD_IDS": "3-1", **PG}, "goes down"),
+        ({"SHARD_COUNT": "4", "SHARD_IDS": "a-b", **PG}, "not a shard id or a range"),
+        ({"SHARD_COUNT": "4", "SHARD_IDS": "0-1"}, "need one PostgreSQL database (DATABASE_URL)"),
+    ],
+)
+def test_wrong_shard_settings_stop_start_up_with_the_reason(values, fragment) -> None:
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_values(values)
+
+    assert fragment in str(raised.value)
+
+
+def test_a_process_serves_the_servers_of_its_shards_only() -> None:
+    shards = Settings.from_values({"SHARD_COUNT": "4", "SHARD_IDS": "1,3", **PG}).shards
+    assert shards is not None
+    on_shard = {shard: (shard << 22) + 12345 for shard in range(4)}  # (id >> 22) % 4 == shard
+
+    assert [shards.owns(on_shard[n]) for n in range(4)] == [False, True, False, True]
+    assert shards.describe() == "1,3 of 4"

@@ -12,6 +12,7 @@ from typing import Literal
 from ainews.corpus.article import article_from_json
 from ainews.digest_filters import DigestFilter
 from ainews.schedule import Schedule, describe_days, parse_days, parse_time
+from ainews.sharding import Shards
 from ainews.store.catalog import UNSEEN_IN_CHANNEL, StoredArticle
 from ainews.store.database import Database, from_timestamp, to_timestamp
 from ainews.store.ledger import PostedArticle, insert_posted
@@ -178,10 +179,13 @@ class DigestRepository:
     async def for_guild(self, guild_id: int) -> list[Digest]:
         return await self._select("WHERE d.guild_id = ? ORDER BY d.channel_id", (guild_id,))
 
-    async def due(self, now: datetime, limit: int = 1_000) -> list[Digest]:
+    async def due(
+        self, now: datetime, limit: int = 1_000, *, shards: Shards | None = None
+    ) -> list[Digest]:
+        """Digests due by ``now`` (of the servers on ``shards`` only, if given)."""
         return await self._select(
             "WHERE d.status <> 'inactive' AND d.paused = 0 AND d.next_run_at <= ?"
-            " ORDER BY d.next_run_at LIMIT ?",
+            f"{_on_shards(shards, 'd.guild_id')} ORDER BY d.next_run_at LIMIT ?",
             (to_timestamp(now), limit),
         )
 
@@ -381,10 +385,15 @@ class DigestRepository:
         )
 
     async def pending_deliveries(
-        self, channel_id: int | None = None, *, retry_due_by: datetime | None = None
+        self,
+        channel_id: int | None = None,
+        *,
+        retry_due_by: datetime | None = None,
+        shards: Shards | None = None,
     ) -> list[PendingDelivery]:
-        """Deliveries still pending (in one channel; whose retry time has come, if given)."""
-        where = "WHERE d.state = 'pending'"
+        """Deliveries still pending (in one channel; whose retry time has come, if given; of
+        the servers on ``shards``, if given)."""
+        where = f"WHERE d.state = 'pending'{_on_shards(shards, 'd.guild_id')}"
         params: list[object] = []
         if channel_id:
             where += " AND d.channel_id = ?"
@@ -607,6 +616,15 @@ class DigestRepository:
             )
             for row in rows
         ]
+
+
+def _on_shards(shards: Shards | None, guild_column: str) -> str:
+    """SQL keeping the rows of the servers on ``shards`` (all rows for None or every shard);
+    no server (a DM): shard 0, as Discord does."""
+    if shards is None or shards.all:
+        return ""
+    ids = ", ".join(str(shard) for shard in shards.ids)  # validated integers
+    return f" AND ((coalesce({guild_column}, 0) >> 22) % {shards.count}) IN ({ids})"
 
 
 def _filters_to_json(filters: DigestFilter) -> str | None:

@@ -1,0 +1,31 @@
+"""SHARD_COUNT and SHARD_IDS: the bot runs as discord.py's AutoShardedBot over the shards it
+holds, and answers commands and delivers digests for their servers. (Several processes over one
+PostgreSQL store are the subject of the scaling-out tests.)"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from discord.ext import commands
+
+from ainews.sharding import Shards
+from discord_sandbox.sandbox import Sandbox
+from tests.helpers import NewsWorld, start_news_bot
+
+
+async def test_with_shard_count_the_bot_is_sharded_and_answers_commands(
+    sandbox: Sandbox, world: NewsWorld
+) -> None:
+    settings = dataclasses.replace(world.settings, shards=Shards(1, (0,)))
+
+    async with start_news_bot(sandbox, settings) as bot:
+        result = await sandbox.invoke(
+            "news", member=world.reader, channel=world.news, options={"topic": "Robotics"}
+        )
+        if result.original is not None and result.original.loading:
+            await result.wait_for_deferred()
+
+        assert isinstance(bot, commands.AutoShardedBot)
+        assert bot.shard_count == 1 and bot.shard_ids == [0]
+        assert result.embeds and not result.ephemeral
+        assert bot.deliverer.shards == Shards(1, (0,))
