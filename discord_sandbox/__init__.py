@@ -11,6 +11,11 @@ Manage Threads), roles (``mentionable``, Mention Everyone) and who each message 
 whose ``allowed_mentions`` would let it ping more than the test declared with
 ``Sandbox.expect_pings`` is a violation that fails the test (see ``mentions``).
 
+Sharded bots connect as on Discord: ``GET /gateway/bot`` recommends a shard count and shows the
+session start limit, each ``[shard_id, shard_count]`` session gets only its guilds and their
+events and interactions, IDENTIFYs are paced per ``max_concurrency`` bucket, and a shard over
+2,500 guilds is closed with 4011 (see ``gateway``).
+
 Modules: ``sandbox`` (the scripting API), ``server`` (REST routes and the request edge),
 ``gateway`` (websocket sessions), ``interactions`` (callbacks, followups, results),
 ``commands`` (registered commands, building invocations), ``state`` (guilds, roles, channels,
@@ -21,6 +26,7 @@ command limits), ``ratelimit``, ``permissions``, ``errors``, ``faults``, ``count
 
 from discord_sandbox.config import RateLimits, SandboxConfig
 from discord_sandbox.errors import ApiError, SandboxUsageError
+from discord_sandbox.gateway import SessionInfo
 from discord_sandbox.interactions import CallbackType, InteractionResult, InteractionType
 from discord_sandbox.mentions import Mentions, MentionViolation
 from discord_sandbox.permissions import Permission
@@ -57,6 +63,7 @@ __all__ = [
     "Sandbox",
     "SandboxConfig",
     "SandboxUsageError",
+    "SessionInfo",
     "ThreadMetadata",
     "User",
     "run_client",

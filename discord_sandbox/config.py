@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,6 +31,12 @@ class RateLimits:
     route_window: float = 1.0
 
 
+GUILDS_PER_RECOMMENDED_SHARD = 1000
+"""Discord recommends about one shard per 1,000 guilds."""
+
+SESSION_START_RESET = 24 * 3600.0
+"""Seconds after the first session start of a period before ``remaining`` is back to ``total``."""
+
 PRIVILEGED_INTENTS = {1 << 1: 1 << 15, 1 << 8: 1 << 13, 1 << 15: 1 << 19}
 """Privileged gateway intent -> the application flag that enables it (members, presences,
 message content; the ``*_LIMITED`` flags an unverified bot gets)."""
@@ -41,6 +48,13 @@ class SandboxConfig:
 
     ``privileged_intents`` are the privileged intents switched on for the application (as in the
     developer portal); identifying with any other privileged intent closes the gateway with 4014.
+
+    Sharding, as ``GET /gateway/bot`` and the gateway show it: ``recommended_shards`` is the
+    ``shards`` answered (None: one per 1,000 guilds, at least 1, see :meth:`shards_for`);
+    ``max_concurrency`` IDENTIFYs may start per ``identify_window`` seconds (Discord: 5 s), one
+    per bucket ``shard_id % max_concurrency``, an extra one is answered with op 9;
+    ``session_start_total`` sessions may start per 24 hours of ``clock``; a shard that would hold
+    more than ``max_guilds_per_shard`` guilds is closed with 4011.
     """
 
     host: str = "127.0.0.1"
@@ -51,7 +65,18 @@ class SandboxConfig:
     heartbeat_interval: float = 41.25
     rate_limits: RateLimits = field(default_factory=RateLimits)
     privileged_intents: int = 0
+    recommended_shards: int | None = None
+    max_concurrency: int = 1
+    session_start_total: int = 1000
+    max_guilds_per_shard: int = 2500
+    identify_window: float = 5.0
     clock: Clock = time.monotonic
+
+    def shards_for(self, guilds: int) -> int:
+        """The shard count ``GET /gateway/bot`` recommends for a bot in ``guilds`` guilds."""
+        if self.recommended_shards is not None:
+            return self.recommended_shards
+        return max(1, math.ceil(guilds / GUILDS_PER_RECOMMENDED_SHARD))
 
     @property
     def application_flags(self) -> int:

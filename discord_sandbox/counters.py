@@ -1,4 +1,5 @@
-"""What the sandbox counted: requests per route, rate-limit hits, invalid requests, sessions."""
+"""What the sandbox counted: requests per route, rate-limit hits, invalid requests, sessions,
+and per shard the sessions started and the interactions delivered."""
 
 from __future__ import annotations
 
@@ -24,6 +25,14 @@ class Counters:
     invalid_requests: int = 0
     identifies: int = 0
     resumes: int = 0
+    identifies_by_shard: Counter[tuple[int, int]] = field(default_factory=Counter)
+    """Sessions started per ``(shard_id, shard_count)``; an IDENTIFY without ``shard`` is
+    ``(0, 1)``."""
+    identify_rate_limited: int = 0
+    """IDENTIFYs answered with op 9 because their concurrency bucket was spent."""
+    interactions_by_shard: Counter[tuple[int, int]] = field(default_factory=Counter)
+    """INTERACTION_CREATEs delivered per ``(shard_id, shard_count)`` (one per session that got
+    one; which shards a given interaction reached is ``InteractionResult.shards``)."""
     internal_errors: list[Exception] = field(default_factory=list)
     """Exceptions inside the sandbox itself (its bugs, not the bot's); the pytest fixture fails
     the test when there are any."""

@@ -3,6 +3,25 @@
 Every dispatch is numbered and kept per session, so a client that drops and RESUMEs gets what it
 missed replayed before RESUMED. Frames are plain JSON text, which discord.py accepts whatever
 ``compress`` it asked for (zlib-stream or zstd-stream): it only decompresses binary frames.
+
+Sharding, as on Discord: an IDENTIFY may carry ``shard: [shard_id, shard_count]`` (without it
+the session is shard ``[0, 1]`` and holds everything). A guild belongs to shard
+``(guild_id >> 22) % shard_count``; a session's READY lists only its shard's guilds (as
+unavailable stubs), then their GUILD_CREATEs, and every later event of a guild (messages,
+channels, threads, roles, members, INTERACTION_CREATE...) goes only to the sessions holding
+that guild's shard; events of no guild (DMs) go to shard 0. Sessions of different shard counts
+may live side by side (Discord allows it while a bot reshards), and two sessions of the same
+``[shard_id, shard_count]`` both get the events. A shard id outside ``0..shard_count-1`` (or
+anything not two integers) is closed with 4010; a shard that would hold more than
+``SandboxConfig.max_guilds_per_shard`` guilds, with 4011 (checked at IDENTIFY: a guild joining
+later does not close a live session, as on Discord until it reconnects).
+
+IDENTIFYs are limited as on Discord: one per ``identify_window`` (5 s) in each bucket
+``shard_id % max_concurrency``, an extra one answered with op 9 (not resumable: the client waits
+and identifies again, discord.py after 5 s); and ``session_start_total`` sessions per 24 hours,
+counted by ``GET /gateway/bot``'s ``session_start_limit``. Past that Discord resets the bot's
+token; the sandbox closes the identifying connection with 4004 (what the reset token would get)
+and leaves live sessions alone.
 """
 
 from __future__ import annotations
@@ -17,9 +36,9 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from discord_sandbox.config import PRIVILEGED_INTENTS, SandboxConfig
+from discord_sandbox.config import PRIVILEGED_INTENTS, SESSION_START_RESET, SandboxConfig
 from discord_sandbox.counters import Counters
-from discord_sandbox.state import Channel, Json, Message, World
+from discord_sandbox.state import Channel, Guild, Json, Message, World
 
 MAX_REPLAY = 1000
 """Dispatches kept per session for RESUME; an older sequence gets an invalid session."""
@@ -57,12 +76,50 @@ class CloseCode(enum.IntEnum):
     NOT_AUTHENTICATED = 4003
     AUTHENTICATION_FAILED = 4004
     ALREADY_AUTHENTICATED = 4005
+    INVALID_SHARD = 4010
+    SHARDING_REQUIRED = 4011
     DISALLOWED_INTENTS = 4014
+
+
+def shard_of(guild_id: int, shard_count: int) -> int:
+    """The shard holding a guild: ``(guild_id >> 22) % shard_count``, as on Discord."""
+    return (guild_id >> 22) % shard_count
+
+
+def parse_shard(value: object) -> tuple[int, int] | None:
+    """An IDENTIFY's ``shard``: ``[shard_id, shard_count]``, two integers with
+    ``0 <= shard_id < shard_count``; None if it is anything else."""
+    if not isinstance(value, list) or len(value) != 2:
+        return None
+    if not all(isinstance(part, int) and not isinstance(part, bool) for part in value):
+        return None
+    shard_id, shard_count = value
+    if shard_count < 1 or not 0 <= shard_id < shard_count:
+        return None
+    return shard_id, shard_count
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    """A session as tests see it (``Sandbox.sessions()``): its shard, whether a connection
+    reads it now, and the guilds its shard holds."""
+
+    id: str
+    shard_id: int
+    shard_count: int
+    connected: bool
+    guild_ids: frozenset[int]
+
+    @property
+    def shard(self) -> tuple[int, int]:
+        """``(shard_id, shard_count)``."""
+        return self.shard_id, self.shard_count
 
 
 @dataclass(eq=False)
 class Session:
-    """One identified session: its numbered dispatches and the connection reading them."""
+    """One identified session: its shard, its numbered dispatches and the connection reading
+    them. ``shard`` is what the IDENTIFY sent (None: it sent none, the session is ``[0, 1]``)."""
 
     id: str
     intents: int
@@ -70,6 +127,20 @@ class Session:
     seq: int = 0
     frames: list[Json] = field(default_factory=list)
     connection: Connection | None = None
+
+    @property
+    def shard_key(self) -> tuple[int, int]:
+        """``(shard_id, shard_count)``: ``(0, 1)`` for a session identified without ``shard``."""
+        if self.shard is None:
+            return 0, 1
+        return self.shard[0], self.shard[1]
+
+    def holds(self, guild_id: int | None) -> bool:
+        """Whether this session gets the events of ``guild_id`` (None: a DM, for shard 0)."""
+        shard_id, shard_count = self.shard_key
+        if guild_id is None:
+            return shard_id == 0
+        return shard_of(guild_id, shard_count) == shard_id
 
     def append(self, event: str, data: Any) -> None:
         """Number a dispatch, keep it for replay and wake the connection to send it."""
@@ -129,37 +200,57 @@ class Gateway:
         self.url = ""
         self.sessions: dict[str, Session] = {}
         self.connections: set[Connection] = set()
+        self._identified_at: dict[int, float] = {}
+        """Concurrency bucket (``shard_id % max_concurrency``) -> when it last let one in."""
+        self._starts_used = 0
+        self._starts_reset_at: float | None = None
 
-    def dispatch(self, event: str, data: Any, intent: Intent | None = None) -> None:
-        """Send an event to every session (with ``intent``, if given); offline ones keep it."""
-        for session in self.sessions.values():
-            if intent is None or session.intents & intent:
-                session.append(event, data)
+    def dispatch(
+        self, event: str, data: Any, intent: Intent | None = None, *, guild: int | None
+    ) -> list[Session]:
+        """Send an event of ``guild`` (None: of no guild, a DM) to every session holding that
+        guild's shard (and with ``intent``, if given); offline ones keep it. Returns them."""
+        reached = [
+            session
+            for session in self.sessions.values()
+            if session.holds(guild) and (intent is None or session.intents & intent)
+        ]
+        for session in reached:
+            session.append(event, data)
+        return reached
 
     def message_created(self, message: Message) -> None:
         """MESSAGE_CREATE for a message the channel shows (ephemeral ones are not sent)."""
         if not message.ephemeral:
-            self.dispatch("MESSAGE_CREATE", message.to_payload(), Intent.GUILD_MESSAGES)
+            guild = message.channel.guild.id
+            self.dispatch(
+                "MESSAGE_CREATE", message.to_payload(), Intent.GUILD_MESSAGES, guild=guild
+            )
 
     def message_updated(self, message: Message) -> None:
         """MESSAGE_UPDATE after an edit."""
         if not message.ephemeral:
-            self.dispatch("MESSAGE_UPDATE", message.to_payload(), Intent.GUILD_MESSAGES)
+            guild = message.channel.guild.id
+            self.dispatch(
+                "MESSAGE_UPDATE", message.to_payload(), Intent.GUILD_MESSAGES, guild=guild
+            )
 
     def message_deleted(self, message: Message) -> None:
         """MESSAGE_DELETE after a deletion."""
         if not message.ephemeral:
+            guild = message.channel.guild.id
             ids = {"id": str(message.id), "channel_id": str(message.channel.id)}
-            data = ids | {"guild_id": str(message.channel.guild.id)}
-            self.dispatch("MESSAGE_DELETE", data, Intent.GUILD_MESSAGES)
+            data = ids | {"guild_id": str(guild)}
+            self.dispatch("MESSAGE_DELETE", data, Intent.GUILD_MESSAGES, guild=guild)
 
     def thread_created(self, thread: Channel) -> None:
         """THREAD_CREATE for a thread just created (``newly_created``, as Discord marks it)."""
-        self.dispatch("THREAD_CREATE", thread.to_payload() | {"newly_created": True}, Intent.GUILDS)
+        data = thread.to_payload() | {"newly_created": True}
+        self.dispatch("THREAD_CREATE", data, Intent.GUILDS, guild=thread.guild.id)
 
     def thread_updated(self, thread: Channel) -> None:
         """THREAD_UPDATE after a thread changed (archived, unarchived, locked, renamed...)."""
-        self.dispatch("THREAD_UPDATE", thread.to_payload(), Intent.GUILDS)
+        self.dispatch("THREAD_UPDATE", thread.to_payload(), Intent.GUILDS, guild=thread.guild.id)
 
     def thread_deleted(self, thread: Channel) -> None:
         """THREAD_DELETE: the id, guild, parent and type of the deleted thread."""
@@ -169,7 +260,64 @@ class Gateway:
             "parent_id": None if thread.parent is None else str(thread.parent.id),
             "type": int(thread.type),
         }
-        self.dispatch("THREAD_DELETE", data, Intent.GUILDS)
+        self.dispatch("THREAD_DELETE", data, Intent.GUILDS, guild=thread.guild.id)
+
+    # -- sharding ------------------------------------------------------------------------
+
+    def shard_guilds(self, shard_id: int, shard_count: int) -> list[Guild]:
+        """The guilds the bot is in that shard ``[shard_id, shard_count]`` holds."""
+        return [g for g in self.world.bot_guilds() if shard_of(g.id, shard_count) == shard_id]
+
+    def recommended_shards(self) -> int:
+        """``GET /gateway/bot``'s ``shards``."""
+        return self.config.shards_for(len(self.world.bot_guilds()))
+
+    def session_start_limit(self) -> Json:
+        """``GET /gateway/bot``'s ``session_start_limit`` (``reset_after`` in milliseconds)."""
+        self._renew_session_starts()
+        moment = self.config.clock()
+        reset_after = 0.0 if self._starts_reset_at is None else self._starts_reset_at - moment
+        return {
+            "total": self.config.session_start_total,
+            "remaining": max(0, self.config.session_start_total - self._starts_used),
+            "reset_after": max(0, round(reset_after * 1000)),
+            "max_concurrency": self.config.max_concurrency,
+        }
+
+    def session_infos(self) -> list[SessionInfo]:
+        """Every session, live or waiting for a RESUME, oldest first."""
+        infos = []
+        for session in self.sessions.values():
+            shard_id, shard_count = session.shard_key
+            guilds = frozenset(g.id for g in self.shard_guilds(shard_id, shard_count))
+            connected = session.connection is not None
+            infos.append(SessionInfo(session.id, shard_id, shard_count, connected, guilds))
+        return infos
+
+    def _renew_session_starts(self) -> None:
+        if self._starts_reset_at is not None and self.config.clock() >= self._starts_reset_at:
+            self._starts_used, self._starts_reset_at = 0, None
+
+    def _take_session_start(self) -> bool:
+        """Spend one of the session starts of this 24-hour period, if any is left."""
+        self._renew_session_starts()
+        if self._starts_used >= self.config.session_start_total:
+            return False
+        if self._starts_reset_at is None:
+            self._starts_reset_at = self.config.clock() + SESSION_START_RESET
+        self._starts_used += 1
+        return True
+
+    def _take_identify_slot(self, shard_id: int) -> bool:
+        """Let one IDENTIFY through the bucket ``shard_id % max_concurrency``, at most one per
+        ``identify_window`` seconds."""
+        bucket = shard_id % max(1, self.config.max_concurrency)
+        moment = self.config.clock()
+        last = self._identified_at.get(bucket)
+        if last is not None and moment - last < self.config.identify_window:
+            return False
+        self._identified_at[bucket] = moment
+        return True
 
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
         """The aiohttp handler for ``GET /gateway``."""
@@ -226,12 +374,33 @@ class Gateway:
         if intents & privileged & ~self.config.privileged_intents:
             await connection.ws.close(code=CloseCode.DISALLOWED_INTENTS)
             return
+        asked = data.get("shard")
+        shard = (0, 1) if asked is None else parse_shard(asked)
+        if shard is None:
+            await connection.ws.close(code=CloseCode.INVALID_SHARD, message=b"Invalid shard.")
+            return
+        if not self._take_identify_slot(shard[0]):
+            self.counters.identify_rate_limited += 1
+            await connection.send({"op": Op.INVALID_SESSION, "d": False, "s": None, "t": None})
+            return
+        guilds = self.shard_guilds(*shard)
+        if len(guilds) > self.config.max_guilds_per_shard:
+            await connection.ws.close(
+                code=CloseCode.SHARDING_REQUIRED, message=b"Sharding is required."
+            )
+            return
+        if not self._take_session_start():
+            await connection.ws.close(
+                code=CloseCode.AUTHENTICATION_FAILED, message=b"Session start limit reached."
+            )
+            return
         self.counters.identifies += 1
-        session = Session(secrets.token_hex(16), intents, data.get("shard"))
+        self.counters.identifies_by_shard[shard] += 1
+        session = Session(secrets.token_hex(16), intents, None if asked is None else list(shard))
         self.sessions[session.id] = session
         self._attach(connection, session, 0)
-        session.append("READY", self._ready(session))
-        for guild in self.world.bot_guilds():
+        session.append("READY", self._ready(session, guilds))
+        for guild in guilds:
             session.append("GUILD_CREATE", guild.to_payload() | {"unavailable": False})
 
     async def _resume(self, connection: Connection, data: Json) -> None:
@@ -266,12 +435,12 @@ class Gateway:
             # A clean close by the client ends the session, as on Discord.
             self.sessions.pop(session.id, None)
 
-    def _ready(self, session: Session) -> Json:
+    def _ready(self, session: Session, guilds: list[Guild]) -> Json:
         application = self.world.application
         ready: Json = {
             "v": 10,
             "user": self.world.bot.to_payload() | {"verified": True, "mfa_enabled": False},
-            "guilds": [{"id": str(g.id), "unavailable": True} for g in self.world.bot_guilds()],
+            "guilds": [{"id": str(g.id), "unavailable": True} for g in guilds],
             "session_id": session.id,
             "session_type": "normal",
             "resume_gateway_url": self.url,

@@ -80,6 +80,7 @@ class InteractionResult:
     answered with type 6 or 7 the message that carries the component. ``rejections`` are the
     errors the sandbox answered the bot with for this interaction (late or double responses,
     invalid bodies). ``response_time`` is seconds from dispatch to the initial response.
+    ``shards`` are the shards of the sessions that received it (those holding the guild).
     """
 
     id: int
@@ -97,6 +98,8 @@ class InteractionResult:
     original_edits: int = 0
     choices: list[Json] | None = None
     rejections: list[ApiError] = field(default_factory=list)
+    shards: list[tuple[int, int]] = field(default_factory=list)
+    """The ``(shard_id, shard_count)`` of each session INTERACTION_CREATE was delivered to."""
     _waiters: list[asyncio.Future[None]] = field(default_factory=list, repr=False)
 
     @property
@@ -182,9 +185,14 @@ class Interactions:
         data: Json,
         source: Message | None = None,
     ) -> InteractionResult:
-        """Dispatch INTERACTION_CREATE to the bot and start its response deadline."""
+        """Dispatch INTERACTION_CREATE to the sessions holding the guild's shard and start the
+        response deadline."""
         if not self.gateway.sessions:
             raise SandboxUsageError("the bot has no gateway session to receive interactions")
+        if not any(session.holds(channel.guild.id) for session in self.gateway.sessions.values()):
+            raise SandboxUsageError(
+                f"no gateway session of the bot holds the shard of {channel.guild.name}"
+            )
         if channel.id not in self.world.channels or channel.guild.bot_member is None:
             raise SandboxUsageError(f"the bot is not in #{channel.name}'s guild any more")
         if member.guild is not channel.guild:
@@ -200,7 +208,11 @@ class Interactions:
             source,
         )
         self._by_id[result.id] = self._by_token[result.token] = result
-        self.gateway.dispatch("INTERACTION_CREATE", self._payload(result))
+        reached = self.gateway.dispatch(
+            "INTERACTION_CREATE", self._payload(result), guild=channel.guild.id
+        )
+        result.shards = [session.shard_key for session in reached]
+        self.gateway.counters.interactions_by_shard.update(result.shards)
         return result
 
     def _payload(self, result: InteractionResult) -> Json:

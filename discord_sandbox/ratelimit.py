@@ -62,7 +62,12 @@ class Verdict:
 
 
 class RateLimiter:
-    """All buckets of one sandbox."""
+    """All buckets of one sandbox.
+
+    The global budget is keyed by the bot token alone, never by connection or client: every
+    client of the token (each shard, each process, all reaching the one REST server) spends from
+    the same 50 per second, as on Discord, while discord.py's own limiter sees one process only.
+    """
 
     def __init__(self, limits: RateLimits, clock: Clock) -> None:
         self.limits = limits

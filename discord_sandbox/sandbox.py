@@ -30,6 +30,24 @@ Digest targets beyond text channels, and pings::
 
 A test that provokes a violation on purpose asserts on ``counters.mention_violations`` and clears
 it, since the ``sandbox`` fixture fails a test that leaves one.
+
+Sharding, as on Discord (``SandboxConfig`` sets ``recommended_shards``, ``max_concurrency``,
+``session_start_total``, ``max_guilds_per_shard`` and ``identify_window``)::
+
+    guilds = [sandbox.create_guild(f"g{n}") for n in range(6)]  # consecutive guilds alternate
+    sandbox.shard_of(guilds[0], 2)               # (guild_id >> 22) % 2
+    first = discord.AutoShardedClient(intents=..., shard_count=2, shard_ids=[0])
+    second = discord.AutoShardedClient(intents=..., shard_count=2, shard_ids=[1])
+    async with run_client(sandbox, first), run_client(sandbox, second):
+        [s.shard for s in sandbox.sessions()]    # [(0, 2), (1, 2)], with each one's guild_ids
+        result = await sandbox.invoke(...)       # reaches only the session holding the guild
+        result.shards                            # [(1, 2)]
+    sandbox.counters.identifies_by_shard         # Counter({(0, 2): 1, (1, 2): 1})
+
+Each session gets only its shard's guilds and their events (events of no guild: shard 0); an
+IDENTIFY without ``shard`` is ``[0, 1]`` and gets everything. Two sessions of the same shard
+both get its events; sessions of different shard counts may coexist. The global rate limit is
+one per token, however many clients or processes share it.
 """
 
 from __future__ import annotations
@@ -50,7 +68,7 @@ from discord_sandbox.config import SandboxConfig
 from discord_sandbox.counters import Counters
 from discord_sandbox.errors import SandboxUsageError
 from discord_sandbox.faults import Faults
-from discord_sandbox.gateway import Gateway, Intent
+from discord_sandbox.gateway import Gateway, Intent, SessionInfo, shard_of
 from discord_sandbox.interactions import InteractionResult, Interactions, InteractionType
 from discord_sandbox.mentions import Mentions
 from discord_sandbox.permissions import Permission
@@ -103,7 +121,10 @@ class Sandbox:
     :meth:`registered_commands` and :attr:`counters`; declare the pings the bot may send with
     :meth:`expect_pings`; break things with :attr:`faults`
     (latency, errors before or after a request takes effect, requests held at the edge),
-    :meth:`drop_gateway` and :meth:`invalidate_session`.
+    :meth:`drop_gateway` and :meth:`invalidate_session`. Sharded bots: :meth:`shard_of` says
+    which shard holds a guild, :meth:`sessions` lists the gateway sessions with their shard,
+    ``InteractionResult.shards`` where an interaction went, and ``counters`` the sessions
+    started and interactions delivered per shard.
     """
 
     def __init__(self, config: SandboxConfig | None = None) -> None:
@@ -188,7 +209,7 @@ class Sandbox:
     ) -> Guild:
         """A guild with an owner member and the bot in it (GUILD_CREATE if connected)."""
         guild = self.world.create_guild(name, everyone=everyone_permissions, owner_name=owner_name)
-        self.gateway.dispatch("GUILD_CREATE", guild.to_payload(), Intent.GUILDS)
+        self.gateway.dispatch("GUILD_CREATE", guild.to_payload(), Intent.GUILDS, guild=guild.id)
         return guild
 
     def create_channel(
@@ -202,13 +223,15 @@ class Sandbox:
         """A channel; ``bot_permissions`` (e.g. ``Permission.VIEW_CHANNEL``) replaces what the
         bot may do in it, None keeps the bot's guild permissions."""
         channel = self.world.create_channel(guild, name, type, bot_permissions)
-        self.gateway.dispatch("CHANNEL_CREATE", channel.to_payload(), Intent.GUILDS)
+        self.gateway.dispatch("CHANNEL_CREATE", channel.to_payload(), Intent.GUILDS, guild=guild.id)
         return channel
 
     def set_bot_permissions(self, channel: Channel, permissions: int | None) -> None:
         """Change what the bot may do in ``channel`` (CHANNEL_UPDATE)."""
         channel.bot_permissions = permissions
-        self.gateway.dispatch("CHANNEL_UPDATE", channel.to_payload(), Intent.GUILDS)
+        self.gateway.dispatch(
+            "CHANNEL_UPDATE", channel.to_payload(), Intent.GUILDS, guild=channel.guild.id
+        )
 
     def add_member(self, guild: Guild, name: str, *, permissions: int = Permission.NONE) -> Member:
         """A person in ``guild`` with ``@everyone``'s permissions plus ``permissions``."""
@@ -223,7 +246,7 @@ class Sandbox:
             return
         payload = channel.to_payload()
         self.world.delete_channel(channel)
-        self.gateway.dispatch("CHANNEL_DELETE", payload, Intent.GUILDS)
+        self.gateway.dispatch("CHANNEL_DELETE", payload, Intent.GUILDS, guild=channel.guild.id)
 
     def create_forum(
         self,
@@ -244,7 +267,7 @@ class Sandbox:
             spec.id = self.world.snowflakes.next()
             forum.available_tags.append(spec)
         forum.flags = CHANNEL_FLAG_REQUIRE_TAG if require_tag else 0
-        self.gateway.dispatch("CHANNEL_CREATE", forum.to_payload(), Intent.GUILDS)
+        self.gateway.dispatch("CHANNEL_CREATE", forum.to_payload(), Intent.GUILDS, guild=guild.id)
         return forum
 
     def create_thread(
@@ -320,7 +343,7 @@ class Sandbox:
         the author has Mention Everyone in the channel."""
         role = self.world.create_role(guild, name, permissions, mentionable=mentionable)
         data = {"guild_id": str(guild.id), "role": role.to_payload()}
-        self.gateway.dispatch("GUILD_ROLE_CREATE", data, Intent.GUILDS)
+        self.gateway.dispatch("GUILD_ROLE_CREATE", data, Intent.GUILDS, guild=guild.id)
         return role
 
     def set_role_mentionable(self, role: Role, mentionable: bool) -> None:
@@ -328,7 +351,7 @@ class Sandbox:
         role.mentionable = mentionable
         guild = self.world.role_guild(role)
         data = {"guild_id": str(guild.id), "role": role.to_payload()}
-        self.gateway.dispatch("GUILD_ROLE_UPDATE", data, Intent.GUILDS)
+        self.gateway.dispatch("GUILD_ROLE_UPDATE", data, Intent.GUILDS, guild=guild.id)
 
     def give_role(self, member: Member, role: Role) -> None:
         """Give ``member`` (a person, or ``guild.bot_member``: the bot's permissions then grow
@@ -339,7 +362,7 @@ class Sandbox:
             member.roles.append(role)
         data = member.to_payload() | {"guild_id": str(member.guild.id)}
         intent = None if member.user is self.world.bot else Intent.GUILD_MEMBERS
-        self.gateway.dispatch("GUILD_MEMBER_UPDATE", data, intent)
+        self.gateway.dispatch("GUILD_MEMBER_UPDATE", data, intent, guild=member.guild.id)
 
     def expect_pings(self, *targets: Role | Member | User, everyone: bool = False) -> None:
         """Declare what the bot may ping from now on: these roles and users, and with
@@ -352,23 +375,23 @@ class Sandbox:
     def delete_guild(self, guild: Guild) -> None:
         """Delete a guild (GUILD_DELETE without ``unavailable``: the bot is out of it)."""
         self.world.delete_guild(guild)
-        self.gateway.dispatch("GUILD_DELETE", {"id": str(guild.id)}, Intent.GUILDS)
+        self.gateway.dispatch("GUILD_DELETE", {"id": str(guild.id)}, Intent.GUILDS, guild=guild.id)
 
     def set_system_channel(self, guild: Guild, channel: Channel | None) -> None:
         """Make ``channel`` the guild's system channel (None: no system channel), GUILD_UPDATE."""
         guild.system_channel_id = None if channel is None else channel.id
         update = {k: v for k, v in guild.to_payload().items() if k not in GUILD_CREATE_ONLY}
-        self.gateway.dispatch("GUILD_UPDATE", update, Intent.GUILDS)
+        self.gateway.dispatch("GUILD_UPDATE", update, Intent.GUILDS, guild=guild.id)
 
     def remove_bot(self, guild: Guild) -> None:
         """Kick the bot from a guild (GUILD_DELETE); its channels then answer 403 50001."""
         self.world.remove_bot(guild)
-        self.gateway.dispatch("GUILD_DELETE", {"id": str(guild.id)}, Intent.GUILDS)
+        self.gateway.dispatch("GUILD_DELETE", {"id": str(guild.id)}, Intent.GUILDS, guild=guild.id)
 
     def add_bot(self, guild: Guild) -> None:
         """Invite the bot back into a guild (GUILD_CREATE)."""
         self.world.add_bot(guild)
-        self.gateway.dispatch("GUILD_CREATE", guild.to_payload(), Intent.GUILDS)
+        self.gateway.dispatch("GUILD_CREATE", guild.to_payload(), Intent.GUILDS, guild=guild.id)
 
     def allow_command(self, guild: Guild, command: str, member: Member) -> None:
         """Model a server admin overriding ``/command``'s default member permissions for
@@ -503,13 +526,27 @@ class Sandbox:
         """How many times the bot synced commands globally or to ``guild``."""
         return self.commands.syncs[None if guild is None else guild.id]
 
+    # -- sharding ------------------------------------------------------------------------
+
+    @staticmethod
+    def shard_of(guild: Guild | int, shard_count: int) -> int:
+        """The shard holding ``guild`` when the bot runs ``shard_count`` shards:
+        ``(guild_id >> 22) % shard_count``, as on Discord."""
+        return shard_of(guild if isinstance(guild, int) else guild.id, shard_count)
+
+    def sessions(self) -> list[SessionInfo]:
+        """The bot's gateway sessions, oldest first, live or waiting for a RESUME: each with
+        its ``shard_id``, ``shard_count``, whether a connection reads it (``connected``) and the
+        ``guild_ids`` its shard holds."""
+        return self.gateway.session_infos()
+
     # -- gateway faults ------------------------------------------------------------------
 
     async def drop_gateway(self, *, forget_session: bool = False) -> None:
-        """Cut the bot's gateway connection; it resumes (or, with ``forget_session``, is told
-        its session is invalid and identifies again)."""
+        """Cut the bot's gateway connections (every shard's); it resumes (or, with
+        ``forget_session``, is told its session is invalid and identifies again)."""
         await self.gateway.drop(forget_session=forget_session)
 
     async def invalidate_session(self, *, resumable: bool = False) -> None:
-        """Send op 9 (invalid session) on the live connection."""
+        """Send op 9 (invalid session) on every live connection (every shard's)."""
         await self.gateway.invalidate(resumable=resumable)

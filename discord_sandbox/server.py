@@ -308,9 +308,16 @@ class Api:
         return json_response({"url": self.gateway.url})
 
     async def get_gateway_bot(self, request: web.Request) -> web.Response:
-        """``GET /gateway/bot`` (sharded clients ask it where to connect)."""
-        limit = {"total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1}
-        return json_response({"url": self.gateway.url, "shards": 1, "session_start_limit": limit})
+        """``GET /gateway/bot``: the gateway URL, the recommended shard count (one per 1,000
+        guilds unless ``SandboxConfig.recommended_shards`` says otherwise) and the
+        ``session_start_limit`` (``remaining`` goes down with every session started)."""
+        return json_response(
+            {
+                "url": self.gateway.url,
+                "shards": self.gateway.recommended_shards(),
+                "session_start_limit": self.gateway.session_start_limit(),
+            }
+        )
 
     # -- application commands ------------------------------------------------------------
 
@@ -584,7 +591,9 @@ class Api:
                 errors.required_text(("name",), body["name"], MAX_THREAD_NAME)
             errors.raise_if_any()
             channel.name = str(body.get("name", channel.name))
-            self.gateway.dispatch("CHANNEL_UPDATE", channel.to_payload(), Intent.GUILDS)
+            self.gateway.dispatch(
+                "CHANNEL_UPDATE", channel.to_payload(), Intent.GUILDS, guild=channel.guild.id
+            )
             return json_response(channel.to_payload())
         metadata = channel.metadata
         moderator = bool(channel.permissions_of_bot() & Permission.MANAGE_THREADS)

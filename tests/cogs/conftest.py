@@ -20,9 +20,17 @@ import pytest_asyncio
 from ainews.app import NewsBot
 from ainews.demo import sandbox_settings
 from ainews.settings import SAMPLE_CORPUS
-from discord_sandbox import Permission
+from discord_sandbox import Permission, SandboxConfig
 from discord_sandbox.sandbox import Sandbox
 from tests.helpers import NewsWorld, SettableClock, start_news_bot, stop_scheduler
+
+
+@pytest.fixture
+def sandbox_config() -> SandboxConfig:
+    """Discord's numbers, but a bot restarted in the same sandbox may IDENTIFY again at once:
+    Discord allows one IDENTIFY per 5 s (the sandbox answers a quicker one with op 9, and
+    discord.py then waits 5 s), which would only add 5 s to every restart test."""
+    return SandboxConfig(identify_window=0.0)
 
 
 @pytest.fixture

@@ -49,7 +49,8 @@ class TestBot(commands.Bot):
 
     async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
         # The documented hook; its default sleeps 5 s before every re-IDENTIFY, which only
-        # slows the invalid-session tests down.
+        # slows the invalid-session tests down (they give the sandbox identify_window=0, or
+        # it would answer the quick IDENTIFY with op 9 as Discord does).
         return None
 
 

@@ -82,6 +82,12 @@ async def test_a_dropped_connection_resumes_and_replays_missed_events(
     assert sandbox.counters.identifies == 1
 
 
+QUICK_REIDENTIFY = SandboxConfig(identify_window=0.0)
+"""The test bot re-identifies at once (no 5 s ``before_identify_hook``), so the sandbox must not
+hold it to Discord's one IDENTIFY per 5 s (which test_sandbox_sharding covers)."""
+
+
+@pytest.mark.parametrize("sandbox_config", [QUICK_REIDENTIFY])
 async def test_a_resume_of_a_lost_session_is_refused_and_the_client_identifies(
     sandbox: Sandbox, world, bot
 ) -> None:
@@ -94,6 +100,7 @@ async def test_a_resume_of_a_lost_session_is_refused_and_the_client_identifies(
     assert sandbox.counters.resumes == 0
 
 
+@pytest.mark.parametrize("sandbox_config", [QUICK_REIDENTIFY])
 @pytest.mark.parametrize("resumable", [False, True])
 async def test_invalid_session(sandbox: Sandbox, world, bot, resumable: bool) -> None:
     async with run_client(sandbox, bot):
