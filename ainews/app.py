@@ -103,7 +103,14 @@ class NewsBot(commands.Bot):
         await self.sync_commands_if_changed()
 
     async def sync_commands_if_changed(self) -> bool:
-        """Sync to COMMAND_GUILD_IDS (or globally) if the commands changed since the last sync."""
+        """Sync to COMMAND_GUILD_IDS (or globally) if the commands changed since the last sync.
+
+        Once per deployment: processes starting together on one store take turns, and those
+        after the first find the commands synced."""
+        async with self.database.exclusive("command-sync", wait=True):
+            return await self._sync_commands_if_changed()
+
+    async def _sync_commands_if_changed(self) -> bool:
         guilds = [discord.Object(id=guild_id) for guild_id in self.settings.command_guild_ids]
         for guild in guilds:
             self.tree.copy_global_to(guild=guild)

@@ -4,8 +4,11 @@ PostgreSQL store are the subject of the scaling-out tests.)"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
 
+import pytest
 from discord.ext import commands
 
 from ainews.sharding import Shards
@@ -29,3 +32,17 @@ async def test_with_shard_count_the_bot_is_sharded_and_answers_commands(
         assert bot.shard_count == 1 and bot.shard_ids == [0]
         assert result.embeds and not result.ephemeral
         assert bot.deliverer.shards == Shards(1, (0,))
+
+
+@pytest.mark.postgresql_only  # several processes share a PostgreSQL store; a SQLite file has one
+async def test_processes_starting_together_sync_the_commands_once(
+    sandbox: Sandbox, world: NewsWorld
+) -> None:
+    """Three processes of one deployment (one store) start at once: one syncs the commands,
+    the others find them synced."""
+    async with contextlib.AsyncExitStack() as processes:
+        await asyncio.gather(
+            *(processes.enter_async_context(start_news_bot(sandbox, world.settings)) for _ in "abc")
+        )
+
+    assert sandbox.sync_count(world.guild) == 1
