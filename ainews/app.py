@@ -42,6 +42,7 @@ from ainews.tree import NewsCommandTree
 log = logging.getLogger(__name__)
 
 EXTENSIONS = (
+    "ainews.cogs.deployment",
     "ainews.cogs.corpus_watch",
     "ainews.cogs.news",
     "ainews.cogs.digests",

@@ -10,6 +10,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from ainews import __version__
+from ainews.clock import utc_now
+from ainews.cogs.deployment import Deployment
 
 if TYPE_CHECKING:
     from ainews.app import NewsBot
@@ -70,11 +72,30 @@ class StatusCommands(commands.Cog):
         embed.add_field(name="Digests", value=digests, inline=False)
         store = "PostgreSQL" if bot.database.engine == "postgresql" else "SQLite"
         embed.add_field(name="Store", value=store, inline=False)
+        embed.add_field(name="Processes", value=self._processes()[:1024], inline=False)
         uptime = int(time.monotonic() - self.started)
         embed.set_footer(
             text=f"ai-news-bot {__version__} · up {uptime // 3600}h {uptime // 60 % 60}m"
         )
         await interaction.response.send_message(embed=embed, ephemeral=True)
+
+    def _processes(self) -> str:
+        """Every live process of the deployment: its shards, last heartbeat and uptime."""
+        deployment = self.bot.get_cog("Deployment")
+        live = deployment.live if isinstance(deployment, Deployment) else []
+        me = deployment.registry.id if isinstance(deployment, Deployment) else None
+        now = utc_now()
+        lines = []
+        for process in live[:20]:
+            up = int((now - process.started_at).total_seconds())
+            beat = discord.utils.format_dt(process.heartbeat_at, "R")
+            this = " (this one)" if process.id == me else ""
+            lines.append(
+                f"shards {process.shards} · beat {beat} · up {up // 3600}h {up // 60 % 60}m{this}"
+            )
+        if len(live) > 20:
+            lines.append(f"… and {len(live) - 20} more")
+        return "\n".join(lines) or "none recorded yet"
 
 
 async def setup(bot: NewsBot) -> None:

@@ -40,6 +40,8 @@ TABLES = (
     "delivery_parts",
     "messages_gone",
 )
+#: Tables not copied: who runs on the source is not who will run on the destination.
+NOT_COPIED = ("bot_processes",)
 #: The rows a freshly created store holds (SQLite's migration 0005 asks for every story to be
 #: regrouped): a store holding only these is empty. The copy replaces them by the source's.
 FRESH_ROWS = {"stories_to_regroup": "article_id = '*'"}

@@ -11,7 +11,8 @@ import dataclasses
 import pytest
 from discord.ext import commands
 
-from ainews.sharding import Shards
+from ainews.pacing import DIGEST_REQUESTS_PER_SECOND
+from ainews.sharding import Shards, shard_of
 from discord_sandbox.sandbox import Sandbox
 from tests.helpers import NewsWorld, start_news_bot
 
@@ -46,3 +47,33 @@ async def test_processes_starting_together_sync_the_commands_once(
         )
 
     assert sandbox.sync_count(world.guild) == 1
+
+
+@pytest.mark.postgresql_only
+async def test_live_processes_share_the_rate_budget_and_are_listed_in_status(
+    sandbox: Sandbox, world: NewsWorld
+) -> None:
+    """Two processes of one deployment: each paces digests at half the bot's budget, /status
+    lists both with their shards; when one stops, the other takes the whole budget again."""
+    first_settings = dataclasses.replace(world.settings, shards=Shards(2, (0,)))
+    second_settings = dataclasses.replace(world.settings, shards=Shards(2, (1,)))
+    async with start_news_bot(sandbox, first_settings) as first:
+        async with start_news_bot(sandbox, second_settings) as second:
+            await first.get_cog("Deployment").beat()  # type: ignore[union-attr]
+
+            assert (
+                first.deliverer.pacer.rate
+                == second.deliverer.pacer.rate
+                == (DIGEST_REQUESTS_PER_SECOND / 2)
+            )
+            status = await sandbox.invoke("status", member=world.admin, channel=world.news)
+            holder = first if shard_of(world.guild.id, 2) == 0 else second
+            (embed,) = status.embeds
+            processes = next(f["value"] for f in embed["fields"] if f["name"] == "Processes")
+            assert processes.count("\n") == 1, processes
+            assert "shards 0 of 2" in processes and "shards 1 of 2" in processes
+            assert "(this one)" in processes
+            assert holder.shard_ids == [shard_of(world.guild.id, 2)]
+
+        await first.get_cog("Deployment").beat()  # type: ignore[union-attr]
+        assert first.deliverer.pacer.rate == DIGEST_REQUESTS_PER_SECOND

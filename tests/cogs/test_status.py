@@ -64,7 +64,9 @@ async def test_status_shows_corpus_rescan_digests_version_and_uptime(
         assert result.ephemeral
         (embed,) = result.embeds
         fields = fields_of(embed)
-        assert list(fields) == ["Corpus", "Last rescan", "Digests", "Store"]
+        assert list(fields) == ["Corpus", "Last rescan", "Digests", "Store", "Processes"]
+        assert fields["Processes"].startswith("shards all · beat <t:")
+        assert fields["Processes"].endswith("up 0h 0m (this one)")
         assert (
             fields["Store"] == {"sqlite": "SQLite", "postgresql": "PostgreSQL"}[bot.database.engine]
         )
