@@ -85,6 +85,22 @@ async def test_sample_corpus_ingests_cleanly(database: Database) -> None:
     assert await ArticleRepository(database).count_active() == len(files)
 
 
+async def test_control_characters_in_text_become_spaces_on_either_engine(
+    database, tmp_corpus, write_article
+) -> None:
+    """A NUL (a valid YAML escape), which PostgreSQL cannot store, or another control
+    character in a title: the file is indexed, the characters read as spaces."""
+    nul = write_article(tmp_corpus, "nul", title="A title with a NUL \x00 and a bell \x07 in it")
+    assert "\\u0000" in nul.read_text(), "written as YAML's escape"
+    write_article(tmp_corpus, "plain")
+
+    report = await ingest(database, tmp_corpus)
+
+    assert (report.ingested, report.rejected) == (2, [])
+    titles = {title for (title,) in await rows(database, "SELECT title FROM articles")}
+    assert "A title with a NUL and a bell in it" in titles
+
+
 async def test_unpublished_articles_are_still_served(database, tmp_corpus, write_article) -> None:
     write_article(tmp_corpus, "draft", published=False)
     write_article(tmp_corpus, "live", published=True)

@@ -210,8 +210,8 @@ def _text(value: object, where: str, name: str, limit: int, *, required: bool = 
         # is false for every white space character but the space, so this checks it in a scan.
         if value.isprintable() and "  " not in value and value[0] != " " != value[-1]:
             text = value
-        else:
-            text = " ".join(value.split())
+        else:  # control characters (a NUL, which PostgreSQL cannot store) become spaces too
+            text = " ".join(_CONTROL_CHARACTERS.sub(" ", value).split())
         if text:
             return text if len(text) <= limit else trim_to_words(text, limit)
     elif value is not None and value != "":
@@ -219,6 +219,9 @@ def _text(value: object, where: str, name: str, limit: int, *, required: bool = 
     if required:  # None, "" or only white space
         raise ArticleError(f"{_field(where, name)}: required")
     return ""
+
+
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 def clean_html_text(text: str) -> str:
