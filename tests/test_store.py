@@ -449,6 +449,13 @@ async def test_search_folds_accents_of_any_latin_letter_both_ways(database, save
     assert await search(database, "ÅNGSTRÖM Brûlée") == [noted]
 
 
+async def test_search_finds_words_joined_by_dots_slashes_and_ats(database, save) -> None:
+    node = await save("/c/node.md", title="Node.js 22 released", excerpt="See example.com/v2.0.1")
+
+    for query in ("js", "Node.js", "example", "com", "v2", "0 1"):
+        assert await search(database, query) == [node], query
+
+
 async def test_search_follows_changes_without_duplicates(database, save) -> None:
     article_id = await save("/c/a.md", title="Original headline about turbines")
     await save("/c/a.md", title="Corrected headline about windmills")

@@ -13,6 +13,13 @@ CREATE FUNCTION ainews_fold(words text) RETURNS text
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
     RETURN regexp_replace(normalize(words, NFD), '[\u0300-\u036f]', '', 'g');
 
+-- Text as words for the search vector: PostgreSQL's parser keeps "Node.js", "example.com",
+-- "user@mail.org", "v2.0.1" and "/usr/bin" as single tokens, where SQLite's tokenizer (and what
+-- a member types, ainews.store.catalog.search_words) splits them: "js" finds "Node.js" on both.
+CREATE FUNCTION ainews_words(words text) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN translate(ainews_fold(words), './@:', '    ');
+
 CREATE TABLE source_files (
     path            text COLLATE "C" PRIMARY KEY,
     mtime_ns        bigint NOT NULL,
@@ -37,9 +44,9 @@ CREATE TABLE articles (
     published_at  bigint,
     data          text NOT NULL,
     search_vector tsvector GENERATED ALWAYS AS (
-        setweight(to_tsvector('simple', ainews_fold(title)), 'A')
-        || setweight(to_tsvector('simple', ainews_fold(excerpt)), 'B')
-        || setweight(to_tsvector('simple', ainews_fold(provider_name || ' ' || topics_text)), 'C')
+        setweight(to_tsvector('simple', ainews_words(title)), 'A')
+        || setweight(to_tsvector('simple', ainews_words(excerpt)), 'B')
+        || setweight(to_tsvector('simple', ainews_words(provider_name || ' ' || topics_text)), 'C')
     ) STORED
 );
 -- NULLS LAST: SQLite's order for DESC, which the queries ask for (ainews.store.postgres).
