@@ -25,7 +25,7 @@ UNEXPECTED_ERROR_REPLY = (
 )
 STORE_UNAVAILABLE_REPLY = (
     "The news store is unavailable for a moment (its database is restarting or out of reach). "
-    "Nothing was posted; please try again in a minute."
+    "Please try again in a minute."
 )
 
 

@@ -8,6 +8,7 @@ import asyncio
 import signal
 import sys
 import textwrap
+from datetime import UTC, datetime, time
 from pathlib import Path
 
 import asyncpg
@@ -15,9 +16,11 @@ import pytest
 
 from ainews.__main__ import main
 from ainews.ingest import IngestBusy, ingest_corpus
+from ainews.schedule import Schedule
 from ainews.settings import SAMPLE_CORPUS, Settings, SettingsError
 from ainews.store.articles import ArticleRepository
 from ainews.store.database import Database, StoreError, latest_schema_version
+from ainews.store.digests import DigestRepository
 from tests.helpers import CHECKOUT, eventually, fresh_postgres_schema
 
 
@@ -249,3 +252,39 @@ async def test_a_transaction_cancelled_at_any_point_gives_its_connection_back() 
         finally:
             await connection.close()
         assert in_transaction == 0
+
+
+async def test_an_unsubscribe_racing_a_subscribe_keeps_the_new_subscription() -> None:
+    """Two admins on one channel at the same moment: one removes its last topic while the other
+    adds one. The digest stays, with the added topic (PostgreSQL runs the two transactions at
+    once, where SQLite ran them one after the other)."""
+    async with fresh_postgres_schema() as url, await Database.open(url) as database:
+        digests = DigestRepository(database)
+        await digests.subscribe(
+            channel_id=10,
+            guild_id=1,
+            topic_key="ai",
+            schedule=Schedule(time(9, 0), "UTC", frozenset(range(7))),
+            max_items=3,
+            next_run_at=datetime(2027, 2, 1, 9, 0, tzinfo=UTC),
+            notify_channel_id=None,
+        )
+        subscribing = await asyncpg.connect(url)
+        try:
+            transaction = subscribing.transaction()
+            await transaction.start()
+            await subscribing.execute(
+                "UPDATE digests SET max_items = 5 WHERE channel_id = 10"  # subscribe's upsert
+            )
+            await subscribing.execute(
+                "INSERT INTO digest_topics (channel_id, topic_key) VALUES (10, 'robots')"
+            )
+            unsubscribing = asyncio.create_task(digests.unsubscribe(10, "ai"))
+            await asyncio.sleep(0.3)  # it waits for the subscribe
+            await transaction.commit()
+            assert await asyncio.wait_for(unsubscribing, 10)
+        finally:
+            await subscribing.close()
+
+        digest = await digests.get(10)
+        assert digest is not None and digest.topic_keys == ("robots",)

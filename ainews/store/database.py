@@ -52,8 +52,11 @@ class StoreError(RuntimeError):
 
 
 class StoreUnavailable(StoreError):
-    """The database server cannot be reached right now (restarting, network trouble): the call
-    may work if tried again in a moment. Nothing of the failed transaction was written."""
+    """The database server cannot be reached right now (restarting, network trouble, every
+    connection busy): the call may work if tried again in a moment. A transaction cut off
+    before its commit wrote nothing; one cut off during its commit may have been written (the
+    server did not say): what records Discord posts (the ledger, deliveries) is written so
+    that the digests' recovery finds out from the channel."""
 
 
 def migrations(engine: Engine = "sqlite") -> list[tuple[int, str, str]]:

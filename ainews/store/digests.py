@@ -158,6 +158,11 @@ class DigestRepository:
     async def unsubscribe(self, channel_id: int, topic_key: str) -> bool:
         """Remove a topic; a digest left without topics is removed. False if it was not there."""
         async with self.database.transaction() as db:
+            # The digest's row first: a subscribe to the channel at the same moment (which
+            # upserts it first) waits for this one, and is not cascaded away with the digest.
+            await db.execute(
+                "UPDATE digests SET channel_id = channel_id WHERE channel_id = ?", (channel_id,)
+            )
             removed = (
                 await db.execute(
                     "DELETE FROM digest_topics WHERE channel_id = ? AND topic_key = ?",

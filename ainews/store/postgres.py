@@ -48,6 +48,7 @@ COPY_AT_LEAST = 200
 #: Errors that mean the server is gone for now, not that the statement is wrong.
 CONNECTION_LOST = (
     asyncpg.PostgresConnectionError,
+    asyncpg.TooManyConnectionsError,  # every connection the server allows is taken
     asyncpg.exceptions.OperatorInterventionError,  # shutting down, restarting, terminated
     asyncpg.InterfaceError,
     OSError,
@@ -341,8 +342,12 @@ class PostgresDatabase(_PostgresReader, Database):
         counts and /news sorted a topic's every article through a nested loop over the
         channel's posts: 100 to 280 ms on 5,000 articles instead of 1 to 2 ms (bench/RESULTS.md).
         """
-        with _unavailable_on_connection_loss(self.description):
+        try:
             await self.pool.execute(f"ANALYZE {', '.join(tables)}")
+        except (*CONNECTION_LOST, asyncpg.PostgresError) as error:  # what was saved stays saved
+            log.warning(
+                "could not analyze %s on %s: %s", ", ".join(tables), self.description, error
+            )
 
     async def backup_to(self, destination: object) -> None:
         raise StoreError(
