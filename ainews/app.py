@@ -37,6 +37,7 @@ from ainews.store.catalog import NewsCatalog
 from ainews.store.database import Database
 from ainews.store.digests import DigestRepository
 from ainews.store.ledger import Ledger
+from ainews.store.processes import ProcessRegistry
 from ainews.tree import NewsCommandTree
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,10 @@ class NewsBot(commands.Bot):
         self.digests = DigestRepository(database)
         self.state = BotState(database)
         self.posting_locks = PostingLocks()
+        #: This process among the deployment's (see ainews.cogs.deployment).
+        self.processes = ProcessRegistry(
+            database, settings.shards.describe() if settings.shards else "all"
+        )
         self.deliverer = DigestDeliverer(
             digests=self.digests,
             catalog=self.catalog,
@@ -86,6 +91,7 @@ class NewsBot(commands.Bot):
             posting_locks=self.posting_locks,
             clock=clock,
             shards=settings.shards,
+            process_id=self.processes.id,
         )
         #: Set once the first corpus scan has finished; commands work on what is indexed so far.
         self.corpus_ready = asyncio.Event()

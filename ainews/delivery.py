@@ -30,7 +30,7 @@ from typing import Protocol
 import discord
 
 from ainews.cards import pack_embeds
-from ainews.clock import Clock
+from ainews.clock import Clock, utc_now
 from ainews.digest import (
     compose_digest,
     find_marker,
@@ -212,8 +212,12 @@ class DigestDeliverer:
         posting_locks: PostingLocks,
         clock: Clock,
         shards: Shards | None = None,
+        process_id: str | None = None,
     ) -> None:
         self.digests = digests
+        #: This process among the deployment's (``bot_processes``): the claimer of the
+        #: deliveries it sends.
+        self.process_id = process_id or secrets.token_hex(8)
         #: The shards whose servers' digests this deliverer delivers (None: every server).
         self.shards = shards
         self.catalog = catalog
@@ -298,6 +302,8 @@ class DigestDeliverer:
                     return DeliveryResult(digest.channel_id, Outcome.NOTHING_NEW)
                 digest = current
             for pending in await self.digests.pending_deliveries(digest.channel_id):
+                if not await self._claim(pending):  # another process is sending it
+                    return DeliveryResult(digest.channel_id, Outcome.NOTHING_NEW)
                 result = await self._send(pending, check_channel=True)
                 if result.outcome is not Outcome.SENT:
                     if scheduled:  # this run's one attempt is spent: the schedule moves on
@@ -327,6 +333,7 @@ class DigestDeliverer:
                 publish=digest.publish and digest.kind == "announcement",
                 post=plan.post,
                 claiming=digest.next_run_at if scheduled else None,
+                claimed_by=self.process_id,
             )
             if started is None:  # another deliverer claimed this run first: it sends it
                 return DeliveryResult(digest.channel_id, Outcome.NOTHING_NEW)
@@ -431,9 +438,14 @@ class DigestDeliverer:
             # resolved it meanwhile, so take it as it is now, if it is still pending.
             current = await self.digests.pending_deliveries(pending.channel_id)
             still = next((p for p in current if p.id == pending.id), None)
-            if still is None:
+            if still is None or not await self._claim(still):
                 return DeliveryResult(pending.channel_id, Outcome.NOTHING_NEW)
             return await self._send(still, check_channel=True)
+
+    async def _claim(self, pending: PendingDelivery) -> bool:
+        """Claim ``pending`` for this process before sending any of it: False while another
+        live process sends it. Liveness is real time (heartbeats), whatever the clock says."""
+        return await self.digests.claim_delivery(pending.id, self.process_id, utc_now())
 
     @asynccontextmanager
     async def _slot(self, channel_id: int) -> AsyncIterator[None]:

@@ -13,6 +13,7 @@ from pathlib import Path
 import discord
 import pytest
 
+from ainews.clock import utc_now
 from ainews.delivery import (
     RETRY_DELAYS,
     DigestDeliverer,
@@ -32,6 +33,7 @@ from ainews.store.articles import ArticleRepository
 from ainews.store.catalog import NewsCatalog
 from ainews.store.database import Database
 from ainews.store.digests import DigestRepository
+from ainews.store.processes import ProcessRegistry
 from tests.helpers import SettableClock
 
 GUILD, NEWS, ADMINS, SYSTEM = 1, 10, 20, 30
@@ -482,3 +484,84 @@ async def test_a_deliverer_delivers_the_digests_of_its_shards_servers_only(
     assert delivery.channels.in_channel(other_channel) == []
     (still_due,) = await delivery.digests.due(delivery.clock())
     assert still_due.channel_id == other_channel, "left to the process holding its shard"
+
+
+def other_deliverer(delivery: Delivery, database: Database, process_id: str) -> DigestDeliverer:
+    """Another process's deliverer on the same store (its own channels recorder and locks)."""
+    return DigestDeliverer(
+        digests=DigestRepository(database),
+        catalog=NewsCatalog(database),
+        channels=delivery.channels,
+        pacer=Pacer(rate=10_000),
+        posting_locks=PostingLocks(),
+        clock=delivery.clock,
+        process_id=process_id,
+    )
+
+
+async def test_a_delivery_a_live_process_sends_is_left_to_it_then_taken_over_when_it_goes(
+    delivery: Delivery,
+) -> None:
+    sender, other = (
+        ProcessRegistry(delivery.database, "all"),
+        ProcessRegistry(delivery.database, "all"),
+    )
+    await sender.beat(utc_now())
+    await other.beat(utc_now())
+    delivery.clock.advance(hours=1)
+    digest = await delivery.digests.get(NEWS)
+    assert digest is not None
+    plan = await delivery.deliverer.plan(digest)
+    started = await delivery.digests.start_delivery(  # the sender claimed it, then stalled
+        channel_id=NEWS,
+        guild_id=GUILD,
+        marker="stalled",
+        parts=plan.parts,
+        now=delivery.clock(),
+        next_run_at=delivery.clock() + timedelta(days=1),
+        claimed_by=sender.id,
+    )
+    assert started is not None
+    taking_over = other_deliverer(delivery, delivery.database, other.id)
+
+    assert [(r.channel_id, r.outcome) for r in await taking_over.run_due()] == [
+        (NEWS, Outcome.NOTHING_NEW)
+    ]
+    assert delivery.channels.in_channel(NEWS) == []
+
+    await sender.leave()  # stopped (or died: its heartbeat goes stale)
+    (result,) = await taking_over.run_due()
+
+    assert result.outcome is Outcome.SENT
+    assert len(delivery.channels.in_channel(NEWS)) == 1
+
+
+async def test_two_processes_resuming_one_delivery_send_it_once(
+    delivery: Delivery, store_location
+) -> None:
+    first, second = (
+        ProcessRegistry(delivery.database, "all"),
+        ProcessRegistry(delivery.database, "all"),
+    )
+    await first.beat(utc_now())
+    await second.beat(utc_now())
+    delivery.clock.advance(hours=1)
+    digest = await delivery.digests.get(NEWS)
+    assert digest is not None
+    plan = await delivery.deliverer.plan(digest)
+    await delivery.digests.start_delivery(  # left by a process that died before sending
+        channel_id=NEWS,
+        guild_id=GUILD,
+        marker="orphan",
+        parts=plan.parts,
+        now=delivery.clock(),
+        next_run_at=delivery.clock() + timedelta(days=1),
+    )
+    async with await Database.open(store_location) as other_handle:
+        results = await asyncio.gather(
+            other_deliverer(delivery, delivery.database, first.id).run_due(),
+            other_deliverer(delivery, other_handle, second.id).run_due(),
+        )
+
+    assert sorted(r.outcome.value for run in results for r in run) == ["nothing new", "sent"]
+    assert len(delivery.channels.in_channel(NEWS)) == 1

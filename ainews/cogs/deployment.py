@@ -14,7 +14,7 @@ from discord.ext import commands
 from ainews.clock import utc_now
 from ainews.pacing import share_of_budget
 from ainews.store.database import StoreUnavailable
-from ainews.store.processes import HEARTBEAT_EVERY, BotProcess, ProcessRegistry
+from ainews.store.processes import HEARTBEAT_EVERY, BotProcess
 
 if TYPE_CHECKING:
     from ainews.app import NewsBot
@@ -25,8 +25,7 @@ log = logging.getLogger(__name__)
 class Deployment(commands.Cog):
     def __init__(self, bot: NewsBot) -> None:
         self.bot = bot
-        shards = bot.settings.shards
-        self.registry = ProcessRegistry(bot.database, shards.describe() if shards else "all")
+        self.registry = bot.processes
         #: The live processes at the last beat (this one included), oldest first.
         self.live: list[BotProcess] = []
         self._beating: asyncio.Task[None] | None = None

@@ -16,6 +16,7 @@ from ainews.sharding import Shards
 from ainews.store.catalog import UNSEEN_IN_CHANNEL, StoredArticle
 from ainews.store.database import Database, from_timestamp, to_timestamp
 from ainews.store.ledger import PostedArticle, insert_posted
+from ainews.store.processes import LIVE_WITHIN
 
 DigestStatus = Literal["active", "failing", "inactive"]
 DigestStyle = Literal["cards", "compact"]
@@ -327,6 +328,7 @@ class DigestRepository:
         publish: bool = False,
         post: ForumPost | None = None,
         claiming: datetime | None = None,
+        claimed_by: str | None = None,
     ) -> PendingDelivery | None:
         """Record the intent to deliver ``parts`` (and, for a scheduled run, claim it by moving
         the schedule on to ``next_run_at``) in one transaction, before anything is sent.
@@ -334,7 +336,8 @@ class DigestRepository:
         ``claiming`` is the run claimed, the digest's ``next_run_at`` as the caller read it: the
         schedule moves on only if it still is that, so of two deliverers that both found the run
         due (a process and its restarted self, or two processes of a deployment) one claims it
-        and the other gets None and sends nothing."""
+        and the other gets None and sends nothing. ``claimed_by``: the process that sends it
+        (see :meth:`claim_delivery`)."""
         async with self.database.transaction() as db:
             if next_run_at is not None:
                 claim = "UPDATE digests SET next_run_at = ? WHERE channel_id = ?"
@@ -346,8 +349,9 @@ class DigestRepository:
                     return None  # claimed by another deliverer meanwhile
             delivery_id = await db.fetchval(
                 "INSERT INTO deliveries (channel_id, guild_id, marker, state, contents, created_at,"
-                " style, mention_role_id, history_after, kind, publish, post_title, post_topics)"
-                " VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                " style, mention_role_id, history_after, kind, publish, post_title, post_topics,"
+                " claimed_by) VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " RETURNING id",
                 (
                     channel_id,
                     guild_id,
@@ -361,6 +365,7 @@ class DigestRepository:
                     int(publish),
                     post.title if post else None,
                     json.dumps(post.topics) if post else None,
+                    claimed_by,
                 ),
             )
             assert delivery_id is not None
@@ -491,20 +496,39 @@ class DigestRepository:
                 "UPDATE deliveries SET post_id = ? WHERE id = ?", (post_id, delivery_id)
             )
 
+    async def claim_delivery(self, delivery_id: int, process_id: str, now: datetime) -> bool:
+        """Claim a pending delivery for ``process_id`` to send it: True when it is unclaimed,
+        already its own, or its claimer is no longer a live process (died, or stopped); False
+        when another live process is sending it (or it is no longer pending)."""
+        async with self.database.transaction() as db:
+            claimed = await db.execute(
+                "UPDATE deliveries SET claimed_by = :me WHERE id = :id AND state = 'pending'"
+                " AND (claimed_by IS NULL OR claimed_by = :me OR NOT EXISTS (SELECT 1 FROM"
+                " bot_processes AS p WHERE p.id = deliveries.claimed_by"
+                " AND p.heartbeat_at >= :live_since))",
+                {
+                    "me": process_id,
+                    "id": delivery_id,
+                    "live_since": to_timestamp(now - LIVE_WITHIN),
+                },
+            )
+        return claimed > 0
+
     async def finish_delivery(
         self, delivery_id: int, state: Literal["sent", "failed"], now: datetime, error: str | None
     ) -> None:
         async with self.database.transaction() as db:
             await db.execute(
-                "UPDATE deliveries SET state = ?, error = ?, finished_at = ? WHERE id = ?",
+                "UPDATE deliveries SET state = ?, error = ?, finished_at = ?, claimed_by = NULL"
+                " WHERE id = ?",
                 (state, error, to_timestamp(now), delivery_id),
             )
 
     async def postpone_delivery(self, delivery_id: int, retry_at: datetime, error: str) -> None:
         async with self.database.transaction() as db:
             await db.execute(
-                "UPDATE deliveries SET attempts = attempts + 1, retry_at = ?, error = ?"
-                " WHERE id = ?",
+                "UPDATE deliveries SET attempts = attempts + 1, retry_at = ?, error = ?,"
+                " claimed_by = NULL WHERE id = ?",
                 (to_timestamp(retry_at), error, delivery_id),
             )
 

@@ -1,6 +1,10 @@
 """The bot processes sharing a store: each registers at start, beats every few seconds and
 leaves when it stops. A process whose heartbeat is older than :data:`LIVE_WITHIN` (killed, its
-machine gone) no longer counts, and its row is dropped by the next process that looks."""
+machine gone) no longer counts, and its row is dropped by the next process that looks; one of
+the same host whose process id no longer runs is dropped at once.
+
+A process claims the pending deliveries it sends (``deliveries.claimed_by``): the others take
+one over only once its claimer is no longer here (:meth:`DigestRepository.claim_delivery`)."""
 
 from __future__ import annotations
 
@@ -51,6 +55,15 @@ class ProcessRegistry:
                 "DELETE FROM bot_processes WHERE heartbeat_at < ?",
                 (to_timestamp(now - LIVE_WITHIN),),
             )
+            # Processes of this host that died (killed, crashed) are gone at once: a restarted
+            # bot takes over its deliveries without waiting for their heartbeats to age.
+            neighbours = await db.fetch(
+                "SELECT id, pid FROM bot_processes WHERE host = ? AND id <> ?",
+                (self.host, self.id),
+            )
+            for process_id, pid in neighbours:
+                if not _running(pid):
+                    await db.execute("DELETE FROM bot_processes WHERE id = ?", (process_id,))
         return await self.live(now)
 
     async def live(self, now: datetime) -> list[BotProcess]:
@@ -67,3 +80,15 @@ class ProcessRegistry:
     async def leave(self) -> None:
         async with self.database.transaction() as db:
             await db.execute("DELETE FROM bot_processes WHERE id = ?", (self.id,))
+
+
+def _running(pid: int) -> bool:
+    """Whether a process ``pid`` runs on this host (it may be another program, reusing the id:
+    then its heartbeat, no longer beating, tells in LIVE_WITHIN)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: it runs
+        return True
+    return True
