@@ -95,6 +95,9 @@ class NewsBot(commands.Bot):
         )
         #: Set once the first corpus scan has finished; commands work on what is indexed so far.
         self.corpus_ready = asyncio.Event()
+        #: Set once the other live processes have taken their smaller share of the rate budget
+        #: (ainews.cogs.deployment): digests go out from then on.
+        self.rate_share_settled = asyncio.Event()
         self.last_rescan: CorpusReport | None = None
         self.last_rescan_at: datetime | None = None
         #: Why rescans of NEWS_DIR fail now, in one line; None while they work.

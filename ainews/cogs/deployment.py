@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     from ainews.app import NewsBot
 
 log = logging.getLogger(__name__)
+#: A process joining others sends no digest for this long: by then each of them has beaten
+#: and slowed to its new share, so the shares never add up past the bot's budget.
+SETTLE_SECONDS = HEARTBEAT_EVERY.total_seconds() + 1
 
 
 class Deployment(commands.Cog):
@@ -33,6 +36,11 @@ class Deployment(commands.Cog):
     async def cog_load(self) -> None:
         await self.beat()  # before any digest goes out: the pacer starts at its share
         self._beating = asyncio.create_task(self._beat_forever(), name="ainews-heartbeat")
+        if len(self.live) <= 1:
+            self.bot.rate_share_settled.set()
+        else:  # the others still pace at their old, larger share until their next beat
+            loop = asyncio.get_running_loop()
+            loop.call_later(SETTLE_SECONDS, self.bot.rate_share_settled.set)
 
     async def cog_unload(self) -> None:
         if self._beating is not None:

@@ -96,6 +96,7 @@ class DigestCommands(
     async def run_scheduler(self) -> None:
         await self.bot.wait_until_ready()
         await self.bot.corpus_ready.wait()
+        await self.bot.rate_share_settled.wait()
         woken = self.deliverer.woken
         while True:
             woken.clear()

@@ -59,6 +59,8 @@ async def test_live_processes_share_the_rate_budget_and_are_listed_in_status(
     second_settings = dataclasses.replace(world.settings, shards=Shards(2, (1,)))
     async with start_news_bot(sandbox, first_settings) as first:
         async with start_news_bot(sandbox, second_settings) as second:
+            # The second sends no digest until the first has slowed to its new share.
+            assert first.rate_share_settled.is_set() and not second.rate_share_settled.is_set()
             await first.get_cog("Deployment").beat()  # type: ignore[union-attr]
 
             assert (
