@@ -257,9 +257,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         __version__,
         settings.news_dir.absolute(),
         settings.database_description,
-        f"shards {settings.shards.describe()}"
-        if settings.shards
-        else "shards as Discord recommends",
+        f"shards {settings.shards.describe()}" if settings.shards else "one shard",
         _settings_source(),
     )
     _warn_if_dotenv_is_readable_by_others()
