@@ -102,7 +102,11 @@ class DigestCommands(
             woken.clear()
             try:
                 await self.deliverer.run_due()
-                await self.deliverer.edit_changed_cards()
+                # Edits of changed cards, for every server: one process of a deployment at a
+                # time makes them (the others skip the pass), so none is sent twice.
+                async with self.bot.database.exclusive("card-edits", wait=False) as ours:
+                    if ours:
+                        await self.deliverer.edit_changed_cards()
                 delay = await self.deliverer.seconds_until_due(self.max_sleep)
             except StoreUnavailable as unavailable:  # a database restart: wait it out
                 log.warning("digest scheduler pass stopped: %s; trying again shortly", unavailable)

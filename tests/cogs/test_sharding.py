@@ -7,14 +7,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+from pathlib import Path
 
 import pytest
 from discord.ext import commands
 
+from ainews.cogs.corpus_watch import rescan_corpus
 from ainews.pacing import DIGEST_REQUESTS_PER_SECOND
 from ainews.sharding import Shards, shard_of
 from discord_sandbox.sandbox import Sandbox
-from tests.helpers import NewsWorld, start_news_bot
+from tests.helpers import NewsWorld, digest_command, eventually, start_news_bot, write_long_articles
 
 
 async def test_with_shard_count_the_bot_is_sharded_and_answers_commands(
@@ -79,3 +81,36 @@ async def test_live_processes_share_the_rate_budget_and_are_listed_in_status(
 
         await first.get_cog("Deployment").beat()  # type: ignore[union-attr]
         assert first.deliverer.pacer.rate == DIGEST_REQUESTS_PER_SECOND
+
+
+@pytest.mark.postgresql_only
+async def test_a_changed_card_is_edited_once_by_one_of_the_processes(
+    sandbox: Sandbox, world: NewsWorld, corpus_dir: Path
+) -> None:
+    write_long_articles(corpus_dir, 2)
+    first_settings = dataclasses.replace(world.settings, shards=Shards(2, (0,)))
+    second_settings = dataclasses.replace(world.settings, shards=Shards(2, (1,)))
+    async with (
+        start_news_bot(sandbox, first_settings) as first,
+        start_news_bot(sandbox, second_settings) as second,
+    ):
+        await digest_command(sandbox, world, "subscribe", topic="Deep Dives", max_items=2)
+        sent = await digest_command(sandbox, world, "now")
+        if not sent.followups:
+            await sent.wait_for_followups(1, within=15)
+        (message,) = sandbox.channel_messages(world.news)
+        path = next((corpus_dir / "deep").iterdir())
+        old_title = path.read_text(encoding="utf-8").split('title: "', 1)[1].split('"', 1)[0]
+        path.write_text(path.read_text(encoding="utf-8").replace(old_title, "A rewritten title"))
+
+        await asyncio.wait_for(second.rate_share_settled.wait(), 10)  # its scheduler runs
+        await rescan_corpus(first)
+        second.deliverer.wake()  # both schedulers look at the changed cards at once
+        first.deliverer.wake()
+        await eventually(
+            lambda: any(e["title"] == "A rewritten title" for e in message.embeds), within=20
+        )
+        await asyncio.sleep(1)
+
+    edits = sandbox.counters.requests["PATCH /channels/{channel_id}/messages/{message_id}"]
+    assert edits == 1
