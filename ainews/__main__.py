@@ -257,7 +257,9 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         __version__,
         settings.news_dir.absolute(),
         settings.database_description,
-        f"shards {settings.shards.describe()}" if settings.shards else "one shard",
+        f"shards {settings.shards.describe()}"
+        if settings.shards
+        else "shards as Discord recommends",
         _settings_source(),
     )
     _warn_if_dotenv_is_readable_by_others()

@@ -20,6 +20,7 @@ from typing import Any
 
 import aiohttp
 import discord
+import yarl
 from discord.ext import commands
 
 from ainews.cards import NO_MENTIONS
@@ -51,6 +52,8 @@ EXTENSIONS = (
 )
 COMMAND_SYNC_KEY = "command_sync"
 SHUTDOWN_GRACE_SECONDS = 10
+#: How long the first gateway connection may take before start-up gives up on it.
+GATEWAY_PROBE_SECONDS = 30
 
 
 class NewsBot(commands.Bot):
@@ -176,14 +179,43 @@ class NewsBot(commands.Bot):
 
 
 class ShardedNewsBot(NewsBot, commands.AutoShardedBot):
-    """The bot over one gateway connection per shard it holds (SHARD_COUNT, SHARD_IDS):
-    discord.py's AutoShardedBot. It answers the interactions its shards receive and delivers
-    the digests of their servers."""
+    """The bot over one gateway connection per shard it holds (SHARD_COUNT, SHARD_IDS, or
+    without them as many as Discord recommends): discord.py's AutoShardedBot. It answers the
+    interactions its shards receive and delivers the digests of their servers."""
+
+    _gateway_reached = False
+
+    async def launch_shards(self) -> None:
+        """Without SHARD_COUNT, as many shards as Discord recommends (``GET /gateway/bot``),
+        connected to DISCORD_GATEWAY_URL (discord.py would take the URL of that answer too)."""
+        if self.shard_count is None:
+            self.shard_count, _, _ = await self.http.get_bot_gateway()
+        await super().launch_shards()
+
+    async def launch_shard(
+        self, gateway: yarl.URL, shard_id: int, *, initial: bool = False
+    ) -> None:
+        """discord.py retries a shard's connection every 5 s, forever: before the bot was first
+        ready, a gateway that cannot be reached stops start-up instead (``run_bot`` listens for
+        the disconnect), as the unsharded client's does."""
+        if not self._gateway_reached and not self.is_ready():
+            try:
+                probe = await asyncio.wait_for(
+                    self.http.ws_connect(str(gateway)), GATEWAY_PROBE_SECONDS
+                )
+            except Exception:
+                self.dispatch("disconnect")
+                return
+            await probe.close()
+            self._gateway_reached = True
+        await super().launch_shard(gateway, shard_id, initial=initial)
 
 
 def news_bot_class(settings: Settings) -> type[NewsBot]:
-    """The bot for ``settings``: sharded when SHARD_COUNT is set."""
-    return ShardedNewsBot if settings.shards is not None else NewsBot
+    """The bot ``ainews run`` runs: sharded, over SHARD_COUNT's shards (SHARD_IDS of them), or
+    without SHARD_COUNT over as many as Discord recommends (``GET /gateway/bot``)."""
+    del settings  # one class for every deployment; the settings choose its shards
+    return ShardedNewsBot
 
 
 async def run_bot(settings: Settings) -> None:

@@ -62,8 +62,8 @@ class Settings:
     #: Connections the PostgreSQL pool keeps at most.
     database_pool_size: int = DEFAULT_POOL_SIZE
     command_guild_ids: tuple[int, ...] = ()
-    #: The shards this process holds (SHARD_COUNT, SHARD_IDS); None: one process, one shard
-    #: (one gateway connection, which Discord allows up to 2,500 servers).
+    #: The shards this process holds (SHARD_COUNT, SHARD_IDS); None: one process, as many
+    #: shards as Discord recommends.
     shards: Shards | None = None
     news_rescan_seconds: int = 300
     #: Pick up changes to NEWS_DIR as they happen (file-system notifications), besides the rescans.

@@ -411,7 +411,7 @@ def test_the_shipped_env_example_copied_to_dotenv_gives_the_defaults(clean_env: 
 PG = {"DATABASE_URL": "postgresql://bot@db.example/news"}
 
 
-def test_shards_are_none_by_default_one_process_on_one_shard() -> None:
+def test_shards_are_none_by_default_one_process_as_discord_recommends() -> None:
     assert Settings.from_values({}).shards is None
 
 

@@ -15,6 +15,7 @@ from discord.ext import commands
 from ainews.cogs.corpus_watch import rescan_corpus
 from ainews.pacing import DIGEST_REQUESTS_PER_SECOND
 from ainews.sharding import Shards, shard_of
+from discord_sandbox.config import SandboxConfig
 from discord_sandbox.sandbox import Sandbox
 from tests.helpers import NewsWorld, digest_command, eventually, start_news_bot, write_long_articles
 
@@ -114,3 +115,21 @@ async def test_a_changed_card_is_edited_once_by_one_of_the_processes(
 
     edits = sandbox.counters.requests["PATCH /channels/{channel_id}/messages/{message_id}"]
     assert edits == 1
+
+
+@pytest.mark.parametrize(
+    "sandbox_config", [SandboxConfig(recommended_shards=2, identify_window=0.0)]
+)
+async def test_without_shard_count_the_bot_takes_as_many_shards_as_discord_recommends(
+    sandbox: Sandbox, world: NewsWorld
+) -> None:
+    other = sandbox.create_guild("Other shard")
+    while shard_of(other.id, 2) == shard_of(world.guild.id, 2):
+        other = sandbox.create_guild("Other shard")
+    assert world.settings.shards is None
+
+    async with start_news_bot(sandbox, world.settings) as bot:
+        assert isinstance(bot, commands.AutoShardedBot)
+        assert bot.shard_count == 2
+        assert {guild.id for guild in bot.guilds} >= {world.guild.id, other.id}
+        assert bot.deliverer.shards is None, "one process delivers every server's digests"
