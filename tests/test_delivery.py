@@ -499,29 +499,38 @@ def other_deliverer(delivery: Delivery, database: Database, process_id: str) -> 
     )
 
 
-async def test_a_delivery_a_live_process_sends_is_left_to_it_then_taken_over_when_it_goes(
-    delivery: Delivery,
-) -> None:
-    sender, other = (
-        ProcessRegistry(delivery.database, "all"),
-        ProcessRegistry(delivery.database, "all"),
-    )
-    await sender.beat(utc_now())
-    await other.beat(utc_now())
+async def live_processes(delivery: Delivery, count: int) -> list[ProcessRegistry]:
+    """``count`` processes of a deployment on the delivery's store, each with a fresh beat."""
+    processes = [ProcessRegistry(delivery.database, "all") for _ in range(count)]
+    for process in processes:
+        await process.beat(utc_now())
+    return processes
+
+
+async def leave_pending(delivery: Delivery, marker: str, claimed_by: str | None) -> None:
+    """The news digest, due an hour later, started (claimed by ``claimed_by``) and left
+    pending: nothing of it sent."""
     delivery.clock.advance(hours=1)
     digest = await delivery.digests.get(NEWS)
     assert digest is not None
     plan = await delivery.deliverer.plan(digest)
-    started = await delivery.digests.start_delivery(  # the sender claimed it, then stalled
+    started = await delivery.digests.start_delivery(
         channel_id=NEWS,
         guild_id=GUILD,
-        marker="stalled",
+        marker=marker,
         parts=plan.parts,
         now=delivery.clock(),
         next_run_at=delivery.clock() + timedelta(days=1),
-        claimed_by=sender.id,
+        claimed_by=claimed_by,
     )
     assert started is not None
+
+
+async def test_a_delivery_a_live_process_sends_is_left_to_it_then_taken_over_when_it_goes(
+    delivery: Delivery,
+) -> None:
+    sender, other = await live_processes(delivery, 2)
+    await leave_pending(delivery, "stalled", claimed_by=sender.id)  # claimed, then it stalled
     taking_over = other_deliverer(delivery, delivery.database, other.id)
 
     assert [(r.channel_id, r.outcome) for r in await taking_over.run_due()] == [
@@ -539,24 +548,8 @@ async def test_a_delivery_a_live_process_sends_is_left_to_it_then_taken_over_whe
 async def test_two_processes_resuming_one_delivery_send_it_once(
     delivery: Delivery, store_location
 ) -> None:
-    first, second = (
-        ProcessRegistry(delivery.database, "all"),
-        ProcessRegistry(delivery.database, "all"),
-    )
-    await first.beat(utc_now())
-    await second.beat(utc_now())
-    delivery.clock.advance(hours=1)
-    digest = await delivery.digests.get(NEWS)
-    assert digest is not None
-    plan = await delivery.deliverer.plan(digest)
-    await delivery.digests.start_delivery(  # left by a process that died before sending
-        channel_id=NEWS,
-        guild_id=GUILD,
-        marker="orphan",
-        parts=plan.parts,
-        now=delivery.clock(),
-        next_run_at=delivery.clock() + timedelta(days=1),
-    )
+    first, second = await live_processes(delivery, 2)
+    await leave_pending(delivery, "orphan", claimed_by=None)  # its sender died before sending
     async with await Database.open(store_location) as other_handle:
         results = await asyncio.gather(
             other_deliverer(delivery, delivery.database, first.id).run_due(),
