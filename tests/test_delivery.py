@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 
 import discord
 import pytest
@@ -130,6 +131,22 @@ class Delivery:
         await ingest_corpus(ArticleRepository(self.database), self.corpus)
 
 
+def make_deliverer(
+    database: Database, channels: RecordingChannels, clock: SettableClock, **options: Any
+) -> DigestDeliverer:
+    """A deliverer on ``database``, as one process has it (its own posting locks), pacing far
+    above Discord's limit; ``options``: ``shards``, ``process_id``."""
+    return DigestDeliverer(
+        digests=DigestRepository(database),
+        catalog=NewsCatalog(database),
+        channels=channels,
+        pacer=Pacer(rate=10_000),
+        posting_locks=PostingLocks(),
+        clock=clock,
+        **options,
+    )
+
+
 @pytest.fixture
 async def delivery(database: Database, tmp_path: Path) -> AsyncIterator[Delivery]:
     corpus = tmp_path / "corpus"
@@ -137,15 +154,8 @@ async def delivery(database: Database, tmp_path: Path) -> AsyncIterator[Delivery
     await ingest_corpus(ArticleRepository(database), corpus)
     clock = SettableClock(datetime(2027, 2, 1, 8, 0, tzinfo=UTC))
     channels = RecordingChannels()
-    digests = DigestRepository(database)
-    deliverer = DigestDeliverer(
-        digests=digests,
-        catalog=NewsCatalog(database),
-        channels=channels,
-        pacer=Pacer(rate=10_000),
-        posting_locks=PostingLocks(),
-        clock=clock,
-    )
+    deliverer = make_deliverer(database, channels, clock)
+    digests = deliverer.digests
     await digests.subscribe(
         channel_id=NEWS,
         guild_id=GUILD,
@@ -429,14 +439,7 @@ async def test_two_deliverers_finding_one_run_due_deliver_it_once(
     find the digest due and plan it; the one that claims the run sends it, the other nothing."""
     async with await Database.open(store_location) as other_handle:
         other_channels = RecordingChannels()
-        other = DigestDeliverer(
-            digests=DigestRepository(other_handle),
-            catalog=NewsCatalog(other_handle),
-            channels=other_channels,
-            pacer=Pacer(rate=10_000),
-            posting_locks=PostingLocks(),  # its own process: its own locks
-            clock=delivery.clock,
-        )
+        other = make_deliverer(other_handle, other_channels, delivery.clock)
         delivery.clock.advance(hours=1)
 
         results = await asyncio.gather(delivery.deliverer.run_due(), other.run_due())
@@ -467,14 +470,8 @@ async def test_a_deliverer_delivers_the_digests_of_its_shards_servers_only(
         next_run_at=datetime(2027, 2, 1, 9, 0, tzinfo=UTC),
         notify_channel_id=None,
     )
-    sharded = DigestDeliverer(
-        digests=delivery.digests,
-        catalog=NewsCatalog(delivery.database),
-        channels=delivery.channels,
-        pacer=Pacer(rate=10_000),
-        posting_locks=PostingLocks(),
-        clock=delivery.clock,
-        shards=Shards(2, (mine,)),
+    sharded = make_deliverer(
+        delivery.database, delivery.channels, delivery.clock, shards=Shards(2, (mine,))
     )
     delivery.clock.advance(hours=1)
 
@@ -484,19 +481,6 @@ async def test_a_deliverer_delivers_the_digests_of_its_shards_servers_only(
     assert delivery.channels.in_channel(other_channel) == []
     (still_due,) = await delivery.digests.due(delivery.clock())
     assert still_due.channel_id == other_channel, "left to the process holding its shard"
-
-
-def other_deliverer(delivery: Delivery, database: Database, process_id: str) -> DigestDeliverer:
-    """Another process's deliverer on the same store (its own channels recorder and locks)."""
-    return DigestDeliverer(
-        digests=DigestRepository(database),
-        catalog=NewsCatalog(database),
-        channels=delivery.channels,
-        pacer=Pacer(rate=10_000),
-        posting_locks=PostingLocks(),
-        clock=delivery.clock,
-        process_id=process_id,
-    )
 
 
 async def live_processes(delivery: Delivery, count: int) -> list[ProcessRegistry]:
@@ -531,7 +515,9 @@ async def test_a_delivery_a_live_process_sends_is_left_to_it_then_taken_over_whe
 ) -> None:
     sender, other = await live_processes(delivery, 2)
     await leave_pending(delivery, "stalled", claimed_by=sender.id)  # claimed, then it stalled
-    taking_over = other_deliverer(delivery, delivery.database, other.id)
+    taking_over = make_deliverer(
+        delivery.database, delivery.channels, delivery.clock, process_id=other.id
+    )
 
     assert [(r.channel_id, r.outcome) for r in await taking_over.run_due()] == [
         (NEWS, Outcome.NOTHING_NEW)
@@ -552,8 +538,12 @@ async def test_two_processes_resuming_one_delivery_send_it_once(
     await leave_pending(delivery, "orphan", claimed_by=None)  # its sender died before sending
     async with await Database.open(store_location) as other_handle:
         results = await asyncio.gather(
-            other_deliverer(delivery, delivery.database, first.id).run_due(),
-            other_deliverer(delivery, other_handle, second.id).run_due(),
+            make_deliverer(
+                delivery.database, delivery.channels, delivery.clock, process_id=first.id
+            ).run_due(),
+            make_deliverer(
+                other_handle, delivery.channels, delivery.clock, process_id=second.id
+            ).run_due(),
         )
 
     assert sorted(r.outcome.value for run in results for r in run) == ["nothing new", "sent"]
