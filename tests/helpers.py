@@ -11,6 +11,7 @@ import asyncio
 import json
 import os
 import secrets
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -175,6 +176,21 @@ class SettableClock:
     def advance(self, **delta: float) -> datetime:
         self.now += timedelta(**delta)
         return self.now
+
+
+async def start_ainews_run(env: dict[str, str], log: Path) -> asyncio.subprocess.Process:
+    """``python -m ainews run`` with ``env``, in ``log``'s folder, its output in ``log``."""
+    with log.open("wb") as output:
+        return await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "ainews",
+            "run",
+            env=env,
+            cwd=log.parent,
+            stdout=output,
+            stderr=asyncio.subprocess.STDOUT,
+        )
 
 
 # PostgreSQL ------------------------------------------------------------------------------------

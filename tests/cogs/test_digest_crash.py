@@ -23,7 +23,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
@@ -42,7 +41,7 @@ from ainews.store.digests import DigestRepository
 from discord_sandbox import Channel, ChannelType, Guild, Permission
 from discord_sandbox.faults import HeldRequest
 from discord_sandbox.sandbox import Sandbox
-from tests.helpers import SETTING_NAMES, eventually, write_long_articles
+from tests.helpers import SETTING_NAMES, eventually, start_ainews_run, write_long_articles
 
 #: Each test starts the bot as a subprocess, several times.
 pytestmark = pytest.mark.slow
@@ -99,18 +98,7 @@ class CrashWorld:
     async def bot_process(self) -> AsyncIterator[asyncio.subprocess.Process]:
         """``python -m ainews run``; killed on the way out if it still runs."""
         self.runs += 1
-        log = self.logs / f"bot-run-{self.runs}.log"
-        with log.open("wb") as output:
-            process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "ainews",
-                "run",
-                env=self.env,
-                cwd=self.logs,
-                stdout=output,
-                stderr=asyncio.subprocess.STDOUT,
-            )
+        process = await start_ainews_run(self.env, self.logs / f"bot-run-{self.runs}.log")
         try:
             yield process
         finally:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
@@ -27,7 +26,13 @@ from ainews.store.database import Database
 from ainews.store.digests import DigestRepository
 from discord_sandbox import Channel, Guild, Member, Permission
 from discord_sandbox.sandbox import Sandbox
-from tests.helpers import SETTING_NAMES, digests_posted, eventually, write_long_articles
+from tests.helpers import (
+    SETTING_NAMES,
+    digests_posted,
+    eventually,
+    start_ainews_run,
+    write_long_articles,
+)
 
 pytestmark = [pytest.mark.postgresql_only, pytest.mark.slow]
 
@@ -53,18 +58,10 @@ class Deployment:
     async def start(self, shard_ids: str) -> asyncio.subprocess.Process:
         """``ainews run`` holding ``shard_ids`` of the deployment's SHARD_COUNT."""
         self.runs += 1
-        log = self.logs / f"run-{self.runs}-shards-{shard_ids}.log"
-        with log.open("wb") as output:
-            process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "ainews",
-                "run",
-                env={**self.env, "SHARD_IDS": shard_ids},
-                cwd=self.logs,
-                stdout=output,
-                stderr=asyncio.subprocess.STDOUT,
-            )
+        process = await start_ainews_run(
+            {**self.env, "SHARD_IDS": shard_ids},
+            self.logs / f"run-{self.runs}-shards-{shard_ids}.log",
+        )
         self.processes[f"{shard_ids}#{self.runs}"] = process
         return process
 
