@@ -110,8 +110,11 @@ class CorpusReport:
         }
 
 
-def parse_corpus_files(files: Sequence[CorpusFile]) -> list[FileOutcome]:
-    """Parse files into store records (in a worker process: see :func:`_parse_to_send`).
+def parse_corpus_files(
+    files: Sequence[CorpusFile], *, search_vectors: bool = False
+) -> list[FileOutcome]:
+    """Parse files into store records (in a worker process: see :func:`_parse_to_send`), with
+    their search vectors when the store asks for them (``ArticleRepository.search_vectors``).
 
     Each outcome records the file's ``stat`` as it was read, so what is recorded is the content
     parsed, even if the file changed since the scan (new files were not stat'ed by the scan). A
@@ -129,7 +132,9 @@ def parse_corpus_files(files: Sequence[CorpusFile]) -> list[FileOutcome]:
             continue
         warnings: list[str] = []
         try:
-            record = ArticleRecord.from_article(parse_article_bytes(data, warnings))
+            record = ArticleRecord.from_article(
+                parse_article_bytes(data, warnings), search_vector=search_vectors
+            )
         except ArticleError as error:
             outcomes.append(FileOutcome(path, info.st_mtime_ns, info.st_size, error=str(error)))
         else:
@@ -145,11 +150,13 @@ def parse_corpus_files(files: Sequence[CorpusFile]) -> list[FileOutcome]:
 _SentOutcome = tuple[str, int, int, tuple[Any, ...] | None, str | None, tuple[str, ...]]
 
 
-def _parse_to_send(files: Sequence[CorpusFile]) -> list[_SentOutcome]:
+def _parse_to_send(files: Sequence[CorpusFile], search_vectors: bool) -> list[_SentOutcome]:
     """:func:`parse_corpus_files`, in the form workers send back (see :func:`_received`)."""
     return [
         (path, mtime_ns, size, None if record is None else tuple(record), error, warnings)
-        for path, mtime_ns, size, record, error, warnings in parse_corpus_files(files)
+        for path, mtime_ns, size, record, error, warnings in parse_corpus_files(
+            files, search_vectors=search_vectors
+        )
     ]
 
 
@@ -169,7 +176,7 @@ async def parse_in_batches(
 ) -> AsyncIterator[list[FileOutcome]]:
     """Yield parsed batches as they finish; the workers keep parsing (a bounded number of
     batches ahead) while the caller handles one."""
-    async with aclosing(_parse(files, progress, lambda parsed: 1, BATCH_SIZE)) as batches:
+    async with aclosing(_parse(files, progress, lambda parsed: 1, BATCH_SIZE, False)) as batches:
         async for outcomes in batches:
             yield outcomes
 
@@ -179,8 +186,10 @@ async def _parse(
     progress: ProgressCallback | None,
     min_group: Callable[[int], int],
     max_group: int,
+    search_vectors: bool,
 ) -> AsyncGenerator[list[FileOutcome], None]:
-    """Parse ``files`` in batches and yield the outcomes in groups of finished batches.
+    """Parse ``files`` in batches (their records with search vectors, or not) and yield the
+    outcomes in groups of finished batches.
 
     A group takes every finished batch while it has fewer than ``max_group`` files, and waits for
     more while it has fewer than ``min_group(files yielded so far)`` (the last may have fewer).
@@ -204,7 +213,9 @@ async def _parse(
     def submit() -> None:
         nonlocal in_flight
         while batches and not stopping and in_flight + len(finished) < held_limit:
-            future = loop.run_in_executor(executor, _parse_to_send, batches.popleft())
+            future = loop.run_in_executor(
+                executor, _parse_to_send, batches.popleft(), search_vectors
+            )
             future.add_done_callback(on_finished)
             in_flight += 1
 
@@ -350,7 +361,9 @@ async def _ingest(
         return min(MAX_GROUP_FILES, max(BATCH_SIZE, (len(known) + saved) // 5))
 
     with _collecting_garbage_less_often():
-        async with aclosing(_parse(to_parse, progress, min_group, MAX_GROUP_FILES)) as groups:
+        async with aclosing(
+            _parse(to_parse, progress, min_group, MAX_GROUP_FILES, articles.search_vectors)
+        ) as groups:
             async for outcomes in groups:
                 saving = asyncio.ensure_future(articles.save_files(outcomes))
                 try:

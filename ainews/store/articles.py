@@ -10,6 +10,7 @@ from ainews.corpus.article import Article, article_to_json, card_changed, indexe
 from ainews.corpus.scan import KnownFile
 from ainews.corpus.urls import url_key
 from ainews.store.database import Database, Row, Transaction, to_timestamp
+from ainews.store.search_vectors import article_search_vector
 
 
 class ArticleRecord(NamedTuple):
@@ -24,19 +25,27 @@ class ArticleRecord(NamedTuple):
     url_keys: tuple[int, ...]
     related_url_keys: tuple[int, ...]
     data: bytes  #: the article as JSON (UTF-8), stored as text
+    #: PostgreSQL's search vector, in its binary form (see ``ArticleRepository.search_vectors``).
+    search_vector: bytes | None = None
 
     @classmethod
-    def from_article(cls, article: Article) -> ArticleRecord:
+    def from_article(cls, article: Article, *, search_vector: bool = False) -> ArticleRecord:
+        provider_name = article.provider.name if article.provider else ""
         return cls(
             id=article.id,
             title=article.title,
             excerpt=article.excerpt,
-            provider_name=article.provider.name if article.provider else "",
+            provider_name=provider_name,
             topics=article.topics,
             published_at=to_timestamp(article.published_at) if article.published_at else None,
             url_keys=tuple({url_key(u) for u in article.urls}),
             related_url_keys=tuple({url_key(u) for item in article.related for u in item.urls}),
             data=article_to_json(article),
+            search_vector=article_search_vector(
+                article.title, article.excerpt, provider_name, article.topics
+            )
+            if search_vector
+            else None,
         )
 
 
@@ -79,6 +88,13 @@ class ArticleRepository:
 
     def __init__(self, database: Database) -> None:
         self.database = database
+
+    @property
+    def search_vectors(self) -> bool:
+        """Whether records must carry their search vector: PostgreSQL stores the vector the
+        parsing workers build (``ainews.store.search_vectors``); SQLite's full-text index is
+        kept by SQLite from the text."""
+        return self.database.engine == "postgresql"
 
     async def known_files(self, root: str) -> dict[str, KnownFile]:
         """Files recorded under ``root`` (a folder's absolute path, or one file's)."""
@@ -345,38 +361,43 @@ class ArticleRepository:
                 "DELETE FROM article_topics WHERE topic_key = ? AND article_id = ?",
                 sorted(old_topics),
             )
-        await db.insert_rows(
-            "articles",
-            (
-                "id",
-                "story_id",
-                "active",
-                "title",
-                "excerpt",
-                "provider_name",
-                "topics_text",
-                "published_at",
-                "data",
-            ),
-            [
-                (
-                    r.id,
-                    r.id,
-                    1,
-                    r.title,
-                    r.excerpt,
-                    r.provider_name,
-                    " · ".join(r.topics),
-                    r.published_at,
-                    r.data.decode(),
-                )
-                for r in rows
-            ],
-            on_conflict="(id) DO UPDATE SET active = 1, title = excluded.title,"
-            " excerpt = excluded.excerpt, provider_name = excluded.provider_name,"
-            " topics_text = excluded.topics_text, published_at = excluded.published_at,"
-            " data = excluded.data",
+        columns: tuple[str, ...] = (
+            "id",
+            "story_id",
+            "active",
+            "title",
+            "excerpt",
+            "provider_name",
+            "topics_text",
+            "published_at",
+            "data",
         )
+        values: list[tuple[object, ...]] = [
+            (
+                r.id,
+                r.id,
+                1,
+                r.title,
+                r.excerpt,
+                r.provider_name,
+                " · ".join(r.topics),
+                r.published_at,
+                r.data.decode(),
+            )
+            for r in rows
+        ]
+        updates = (
+            "active = 1, title = excluded.title, excerpt = excluded.excerpt,"
+            " provider_name = excluded.provider_name, topics_text = excluded.topics_text,"
+            " published_at = excluded.published_at, data = excluded.data"
+        )
+        if not sqlite:
+            columns += ("search_vector",)
+            values = [(*row, _search_vector_of(r)) for row, r in zip(values, rows, strict=True)]
+            updates += ", search_vector = excluded.search_vector"
+        # None stored yet (a first ingest): every row below is new, nothing to resolve.
+        replacing = f"(id) DO UPDATE SET {updates}" if stored else None
+        await db.insert_rows("articles", columns, values, on_conflict=replacing)
         if sqlite:
             await db.execute(
                 "INSERT INTO articles_fts (rowid, title, excerpt, provider_name, topics_text)"
@@ -384,21 +405,26 @@ class ArticleRepository:
                 " FROM temp.batch CROSS JOIN articles USING (id)"
             )
         await self._queue_for_regrouping(db, rows)  # before their URLs replace others' below
+        # A record's URL keys and related keys are sets; two of its topics may fold alike.
+        linked = "DO NOTHING" if stored else None
         await db.insert_rows(
             "article_urls",
             ("url_key", "article_id"),
             sorted((key, r.id) for r in rows for key in r.url_keys),
+            on_conflict=linked,
         )
         await db.insert_rows(
             "article_related",
             ("url_key", "article_id"),
             sorted((key, r.id) for r in rows for key in r.related_url_keys),
+            on_conflict=linked,
         )
         await db.insert_rows("topics", ("key", "name"), list(first_names.items()))
         await db.insert_rows(
             "article_topics",
             ("topic_key", "article_id"),
-            sorted((topic.casefold(), r.id) for r in rows for topic in r.topics),
+            sorted({(topic.casefold(), r.id) for r in rows for topic in r.topics}),
+            on_conflict=linked,
         )
 
     async def _queue_for_regrouping(self, db: Transaction, records: list[ArticleRecord]) -> None:
@@ -418,6 +444,13 @@ class ArticleRepository:
             ("article_id",),
             [(article,) for article in sorted(saved | {owner for _, owner in owners})],
         )
+
+
+def _search_vector_of(record: ArticleRecord) -> bytes:
+    """The record's search vector: as the parsing worker built it, else built now."""
+    if record.search_vector is not None:
+        return record.search_vector
+    return article_search_vector(record.title, record.excerpt, record.provider_name, record.topics)
 
 
 def _connected_groups(links: Iterable[tuple[str, str]]) -> dict[str, str]:

@@ -14,6 +14,7 @@ from datetime import datetime
 
 from ainews.corpus.article import Article, article_from_json
 from ainews.store.database import Database, from_timestamp
+from ainews.store.search_vectors import search_lexemes, tsquery_text
 
 MAX_SEARCH_TERMS = 12
 #: How many newest-first index entries cost as much as one article row (bench/RESULTS.md).
@@ -60,14 +61,6 @@ def fts5_expression(words: Sequence[str]) -> str:
     quoted = [f'"{word}"' for word in words]
     quoted[-1] += "*"
     return " ".join(quoted)
-
-
-def tsquery_expression(words: Sequence[str]) -> str:
-    """PostgreSQL's ``to_tsquery`` text for the same search: every word a quoted lexeme, ANDed,
-    the last one a prefix."""
-    quoted = [f"'{word}'" for word in words]
-    quoted[-1] += ":*"
-    return " & ".join(quoted)
 
 
 class NewsCatalog:
@@ -188,13 +181,16 @@ class NewsCatalog:
             return []
         wanted = limit * 2 + 4
         if self.database.engine == "postgresql":
+            # The words as the search vectors hold them: folded before they are split.
+            query_text = tsquery_text(search_lexemes(query)[:MAX_SEARCH_TERMS])
+            if not query_text:
+                return []
             found = await self._rows(
-                "SELECT a.data, a.story_id FROM articles AS a,"
-                " to_tsquery('simple', ainews_fold(:query)) AS q"
+                "SELECT a.data, a.story_id FROM articles AS a, CAST(:query AS tsquery) AS q"
                 " WHERE a.search_vector @@ q AND a.active = 1"
                 " ORDER BY ts_rank(a.search_vector, q) DESC, a.published_at DESC, a.id"
                 " LIMIT :limit",
-                {"query": tsquery_expression(words), "limit": wanted},
+                {"query": query_text, "limit": wanted},
             )
             return _page(found, limit)
         expression = fts5_expression(words)

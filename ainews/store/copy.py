@@ -6,9 +6,9 @@ The source is read in one snapshot (a consistent view, streamed in batches) and 
 written in one transaction: a copy that fails or is interrupted leaves the destination as empty
 as it was. A destination that holds anything is refused. Both are opened at this release's
 schema, and the columns both have are copied: SQLite's ``articles.seq`` (its full-text rowid) is
-assigned again by a SQLite destination, PostgreSQL's generated ``search_vector`` computed by a
-PostgreSQL one. Afterwards the full-text index (SQLite) or the identity sequences (PostgreSQL)
-are brought up to date, and every table's rows are counted on both sides.
+assigned again by a SQLite destination; PostgreSQL's ``search_vector`` is built for a PostgreSQL
+destination when the source has none. Afterwards the full-text index (SQLite) or the identity
+sequences (PostgreSQL) are brought up to date, and every table's rows are counted on both sides.
 
 The snapshot misses what the bot writes after it is taken: copy a store while the bot is stopped.
 """
@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from ainews.store.database import Database, Snapshot, StoreError, Transaction
+from ainews.store.database import Database, Row, Snapshot, StoreError, Transaction
+from ainews.store.search_vectors import article_search_vector
 
 #: Every table of the store, in copy order: a table comes after those its rows refer to
 #: (digest_topics after digests; delivery_items and delivery_parts after deliveries).
@@ -71,7 +72,15 @@ async def copy_store(
         for table in TABLES:
             try:
                 copied[table] = await _copy_table(
-                    snapshot, writer, table, columns[table], counts[table], progress
+                    snapshot,
+                    writer,
+                    table,
+                    columns[table],
+                    counts[table],
+                    progress,
+                    build_vectors=table == "articles"
+                    and dest.engine == "postgresql"
+                    and "search_vector" not in columns[table],
                 )
             except StoreError:
                 raise
@@ -126,18 +135,34 @@ async def _copy_table(
     columns: Sequence[str],
     total: int,
     progress: CopyProgress | None,
+    *,
+    build_vectors: bool,
 ) -> int:
     done = 0
     select = f"SELECT {', '.join(columns)} FROM {table}"
+    written = [*columns, "search_vector"] if build_vectors else columns
     async for batch in snapshot.iterate(select, BATCH_ROWS):
         # Records (PostgreSQL) become tuples, which both engines insert.
-        await writer.insert_rows(table, columns, [tuple(row) for row in batch])
+        rows = _with_search_vectors(columns, batch) if build_vectors else [tuple(r) for r in batch]
+        await writer.insert_rows(table, written, rows, on_conflict=None)  # into empty tables
         done += len(batch)
         if progress is not None:
             progress(table, done, total)
     if progress is not None and not done:
         progress(table, 0, total)
     return done
+
+
+def _with_search_vectors(columns: Sequence[str], rows: list[Row]) -> list[tuple[object, ...]]:
+    """Article rows from SQLite, with the search vector PostgreSQL stores (the topics' text
+    holds the same words as the topics)."""
+    title, excerpt, provider, topics = (
+        columns.index(name) for name in ("title", "excerpt", "provider_name", "topics_text")
+    )
+    return [
+        (*row, article_search_vector(row[title], row[excerpt], row[provider], (row[topics],)))
+        for row in rows
+    ]
 
 
 async def _after_copy(writer: Transaction, dest: Database) -> None:

@@ -131,16 +131,16 @@ class Transaction(Reader):
         columns: Sequence[str],
         rows: Iterable[Sequence[object]],
         *,
-        on_conflict: str = "DO NOTHING",
+        on_conflict: str | None = "DO NOTHING",
     ) -> None:
         """Insert ``rows`` into ``table`` in bulk, each conflict resolved by ``on_conflict``
-        (``DO NOTHING``, or ``(key) DO UPDATE SET ...`` with ``excluded``): SQLite runs one
-        prepared statement for all, PostgreSQL copies large batches (``COPY``). Rows of one
-        batch must not update one row twice."""
+        (``DO NOTHING``, or ``(key) DO UPDATE SET ...`` with ``excluded``), or, with None, rows
+        the caller knows are new (a conflict is an error): SQLite runs one prepared statement
+        for all, PostgreSQL copies large batches (``COPY``; new rows straight into the table).
+        Rows of one batch must not update one row twice."""
         names, marks = ", ".join(columns), ", ".join("?" * len(columns))
-        await self.executemany(
-            f"INSERT INTO {table} ({names}) VALUES ({marks}) ON CONFLICT {on_conflict}", rows
-        )
+        conflict = "" if on_conflict is None else f" ON CONFLICT {on_conflict}"
+        await self.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks}){conflict}", rows)
 
 
 class Snapshot(Reader):

@@ -104,6 +104,14 @@ def _unavailable_on_connection_loss(description: str) -> Iterator[None]:
         raise StoreUnavailable(f"{description} is unavailable: {error}") from error
 
 
+async def _prepare_connection(connection: asyncpg.Connection) -> None:
+    """Search vectors go to the server in its binary form, built in Python
+    (``ainews.store.search_vectors``), and come back as such (``copy-db``)."""
+    await connection.set_type_codec(
+        "tsvector", schema="pg_catalog", encoder=bytes, decoder=bytes, format="binary"
+    )
+
+
 class _PostgresReader:
     description: str
 
@@ -144,11 +152,17 @@ class PostgresTransaction(_PostgresReader, Transaction):
         columns: Sequence[str],
         rows: Iterable[Sequence[object]],
         *,
-        on_conflict: str = "DO NOTHING",
+        on_conflict: str | None = "DO NOTHING",
     ) -> None:
         batch = rows if isinstance(rows, list) else list(rows)
         if len(batch) < COPY_AT_LEAST:
             await super().insert_rows(table, columns, batch, on_conflict=on_conflict)
+            return
+        if on_conflict is None:  # new rows: nothing to resolve, no staging
+            with _unavailable_on_connection_loss(self.description):
+                await self.connection.copy_records_to_table(
+                    table, records=batch, columns=list(columns)
+                )
             return
         staging = f"bulk_{table}_{next(_counter)}"
         names = ", ".join(columns)
@@ -215,6 +229,7 @@ class PostgresDatabase(_PostgresReader, Database):
                 max_size=pool_size or DEFAULT_POOL_SIZE,
                 timeout=CONNECT_TIMEOUT_SECONDS,
                 server_settings={"application_name": "ainews"},
+                init=_prepare_connection,
             )
         except (*CONNECTION_LOST, asyncpg.PostgresError, ValueError) as error:
             raise StoreError(
