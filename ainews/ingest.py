@@ -133,7 +133,7 @@ def parse_corpus_files(
         warnings: list[str] = []
         try:
             record = ArticleRecord.from_article(
-                parse_article_bytes(data, warnings), search_vector=search_vectors
+                parse_article_bytes(data, warnings), with_search_vector=search_vectors
             )
         except ArticleError as error:
             outcomes.append(FileOutcome(path, info.st_mtime_ns, info.st_size, error=str(error)))

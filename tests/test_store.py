@@ -449,10 +449,24 @@ async def test_search_folds_accents_of_any_latin_letter_both_ways(database, save
     assert await search(database, "ÅNGSTRÖM Brûlée") == [noted]
 
 
-async def test_search_finds_words_joined_by_dots_slashes_and_ats(database, save) -> None:
-    node = await save("/c/node.md", title="Node.js 22 released", excerpt="See example.com/v2.0.1")
+async def test_search_finds_words_joined_by_dots_slashes_ats_and_underscores(
+    database, save
+) -> None:
+    node = await save(
+        "/c/node.md", title="Node.js 22 released", excerpt="See example.com/v2.0.1 or snake_case"
+    )
 
-    for query in ("js", "Node.js", "example", "com", "v2", "0 1"):
+    for query in (
+        "js",
+        "Node.js",
+        "example",
+        "com",
+        "v2",
+        "0 1",
+        "case",
+        "snake_case",
+        "snake case",
+    ):
         assert await search(database, query) == [node], query
 
 

@@ -29,7 +29,7 @@ class ArticleRecord(NamedTuple):
     search_vector: bytes | None = None
 
     @classmethod
-    def from_article(cls, article: Article, *, search_vector: bool = False) -> ArticleRecord:
+    def from_article(cls, article: Article, *, with_search_vector: bool = False) -> ArticleRecord:
         provider_name = article.provider.name if article.provider else ""
         return cls(
             id=article.id,
@@ -44,7 +44,7 @@ class ArticleRecord(NamedTuple):
             search_vector=article_search_vector(
                 article.title, article.excerpt, provider_name, article.topics
             )
-            if search_vector
+            if with_search_vector
             else None,
         )
 
@@ -302,7 +302,9 @@ class ArticleRepository:
 
         Rows go in in key order: the keys are random, so that makes each statement visit every
         index page it changes once, in order. On SQLite the full-text index is kept here; on
-        PostgreSQL it is a generated column (migrations/postgresql).
+        PostgreSQL each row carries its search vector (``ainews.store.search_vectors``). When
+        none of the articles is stored yet (a first ingest), every row is new: PostgreSQL copies
+        them straight into their tables.
         """
         sqlite = self.database.engine == "sqlite"
         in_batch_order = list(records)

@@ -9,9 +9,10 @@ a cold ingest, and the server is the one part of an ingest that does not run in 
 :func:`search_vector` stored them, so nothing the server's own parser does can make the two
 differ.
 
-A word is a run of letters, digits and ``_`` (``\\w+``, as for SQLite's queries), case-folded,
-with Latin accents dropped (decomposed, combining marks U+0300-U+036F removed): "Café" and "cafe"
-are one word, and so are "Straße" and "strasse"; "Node.js" is "node" and "js".
+A word is a run of letters and digits, as for SQLite's full-text index (``_`` separates words:
+"snake_case" is "snake" and "case"), case-folded, with Latin accents dropped (decomposed,
+combining marks U+0300-U+036F removed): "Café" and "cafe" are one word, and so are "Straße" and
+"strasse"; "Node.js" is "node" and "js".
 """
 
 from __future__ import annotations
@@ -31,8 +32,10 @@ MAX_POSITIONS_PER_WORD = 256
 #: The size of a vector's words and positions: past it, no more words are recorded.
 MAX_VECTOR_BYTES = (1 << 20) - 1
 
-_WORD = re.compile(r"\w+")
+_WORD = re.compile(r"[^\W_]+")
 _ACCENTS = re.compile("[\u0300-\u036f]")
+#: Inside a quoted lexeme, quotes and backslashes are doubled.
+_QUOTES_DOUBLED = str.maketrans({"'": "''", "\\": "\\\\"})
 #: A word of this many characters or fewer is at most MAX_WORD_BYTES long in UTF-8.
 _SURELY_SHORT_WORD = MAX_WORD_BYTES // 4
 _COUNT = struct.Struct(">i")
@@ -51,7 +54,8 @@ def search_lexemes(text: str) -> list[str]:
     folded = text.casefold()
     if not folded.isascii():
         folded = _ACCENTS.sub("", unicodedata.normalize("NFD", folded))
-    # What \w+ finds, faster: most white-space-separated tokens are whole words already.
+    # What _WORD finds, faster: most white-space-separated tokens are whole words already
+    # (str.isalnum is true of letters and digits, as [^\W_] matches them).
     words: list[str] = []
     for token in folded.split():
         if token.isalnum():
@@ -141,10 +145,10 @@ def article_search_vector(
 def tsquery_text(lexemes: Sequence[str]) -> str:
     """The ``tsquery`` (cast from text, so read as written: no parser) for a search for
     ``lexemes`` (from :func:`search_lexemes` of what was typed): ANDed, the last one also a
-    prefix. Lexemes are runs of ``\\w``: nothing in them needs quoting. Empty when nothing can
-    match (no word, or one longer than any stored)."""
+    prefix. Empty when nothing can match (no word, or one longer than any stored)."""
     if not lexemes or any(len(lexeme.encode()) > MAX_WORD_BYTES for lexeme in lexemes):
         return ""
-    quoted = [f"'{lexeme}'" for lexeme in lexemes]
+    # Letters and digits need no quoting; whatever else a caller passes is quoted all the same.
+    quoted = [f"'{lexeme.translate(_QUOTES_DOUBLED)}'" for lexeme in lexemes]
     quoted[-1] += ":*"
     return " & ".join(quoted)
