@@ -25,10 +25,10 @@ from collections.abc import Iterable, Sequence
 #: Weights as the server stores them (the top two bits of a position): A is 3, D is 0.
 WEIGHT_A, WEIGHT_B, WEIGHT_C = 3, 2, 1
 #: The server's limits (tsearch's ts_type.h): longer words are left out, as ``to_tsvector``
-#: does; positions past the last are not recorded, nor past the 256th of one word.
+#: leaves them out; so are words first found past the last position (an article has far fewer
+#: words).
 MAX_WORD_BYTES = 2_047
 MAX_POSITION = 16_383
-MAX_POSITIONS_PER_WORD = 256
 #: The size of a vector's words and positions: past it, no more words are recorded.
 MAX_VECTOR_BYTES = (1 << 20) - 1
 
@@ -39,14 +39,8 @@ _QUOTES_DOUBLED = str.maketrans({"'": "''", "\\": "\\\\"})
 #: A word of this many characters or fewer is at most MAX_WORD_BYTES long in UTF-8.
 _SURELY_SHORT_WORD = MAX_WORD_BYTES // 4
 _COUNT = struct.Struct(">i")
-#: A word's NUL (a pad byte), its count of positions and the positions, by count.
-_POSITIONS = [struct.Struct(f">xH{n}H") for n in range(MAX_POSITIONS_PER_WORD + 1)]
-#: The same, made once, for a word in one early position (most words of an article).
-_ONE_POSITION = {
-    position | weight << 14: _POSITIONS[1].pack(1, position | weight << 14)
-    for weight in range(4)
-    for position in range(1, 1024)
-}
+#: A word's NUL (a pad byte), its count of positions and its position.
+_ONE_POSITION = struct.Struct(">xHH")
 
 
 def search_lexemes(text: str) -> list[str]:
@@ -66,70 +60,59 @@ def search_lexemes(text: str) -> list[str]:
 
 
 def search_vector(weighted_texts: Iterable[tuple[str, int]]) -> bytes:
-    """A ``tsvector`` in the server's binary form (``tsvectorrecv``): every word of each text
-    with its positions (counted across the texts) and the text's weight; the words in byte order
-    (UTF-8 keeps code point order, which is ``str`` order), each once, with its count of
-    positions and the positions after it."""
-    positions = _positions(weighted_texts)
-    lexemes = [
-        lexeme
-        for lexeme in sorted(positions)
-        if len(lexeme) <= _SURELY_SHORT_WORD or len(lexeme.encode()) <= MAX_WORD_BYTES
-    ]
+    """A ``tsvector`` in the server's binary form (``tsvectorrecv``): every word of the texts
+    once, at its first position (counted across the texts), with the weight of the text it is
+    first found in; the words in byte order (UTF-8 keeps code point order, which is ``str``
+    order), each followed by its NUL, its count of positions (1) and its position.
+
+    One position a word, not every one: ranking (``ts_rank``) gives a word's later occurrences
+    a quarter, a ninth... of the weight of its first, so they change little, and storing them
+    cost the parsing workers a fifth more time (bench/RESULTS.md). Built-in functions do the
+    work over all the words at once, with no Python loop a word: the workers build one vector
+    per article."""
+    words: list[str] = []
+    marked: list[int] = []  # each word's position, with its weight in the top bits
+    for text, weight in weighted_texts:
+        found = search_lexemes(text)[: MAX_POSITION - len(words)]
+        first = len(words) + 1 + (weight << 14)
+        words += found
+        marked += range(first, first + len(found))
+    # Read backwards, each word's first position is the one that stays.
+    first_at = dict(zip(reversed(words), reversed(marked), strict=True))
+    lexemes = sorted(first_at)
     if not lexemes:
         return _COUNT.pack(0)
-    # An upper bound of the size as the server counts it (4 bytes a character, 4 a position).
-    if 4 * sum(map(len, lexemes)) + 4 * sum(map(len, positions.values())) > MAX_VECTOR_BYTES:
-        lexemes = _within_size(lexemes, positions)
-    suffixes = []  # what follows each word's NUL: its count of positions, and the positions
-    for lexeme in lexemes:
-        found = positions[lexeme]
-        suffix = _ONE_POSITION.get(found[0]) if len(found) == 1 else None
-        if suffix is None:
-            count = min(len(found), MAX_POSITIONS_PER_WORD)
-            suffix = _POSITIONS[count].pack(count, *found[:count])
-        suffixes.append(suffix)
+    if max(map(len, lexemes)) > _SURELY_SHORT_WORD:  # maybe too long a word for the server
+        lexemes = [word for word in lexemes if len(word.encode()) <= MAX_WORD_BYTES]
+    # An upper bound of the size as the server counts it: 4 bytes a character, 8 a word.
+    if 4 * sum(map(len, lexemes)) + 8 * len(lexemes) > MAX_VECTOR_BYTES:
+        lexemes = _within_size(lexemes)
     parts = [_COUNT.pack(len(lexemes))] * (2 * len(lexemes) + 1)
     parts[1::2] = "\0".join(lexemes).encode().split(b"\0")
-    parts[2::2] = suffixes
+    parts[2::2] = map(_AFTER_WORD.__getitem__, map(first_at.__getitem__, lexemes))
     return b"".join(parts)
 
 
-def _positions(weighted_texts: Iterable[tuple[str, int]]) -> dict[str, list[int]]:
-    """Each word's positions (with their weights) in order."""
-    positions: dict[str, list[int]] = {}
-    found_for = positions.get
-    position = 0
-    for text, weight in weighted_texts:
-        words = search_lexemes(text)
-        mark = weight << 14
-        if position + len(words) <= MAX_POSITION:
-            first = position + 1
-            for position, word in enumerate(words, first):  # the count goes on
-                found = found_for(word)
-                if found is None:
-                    positions[word] = [position | mark]
-                else:
-                    found.append(position | mark)
-            continue
-        for word in words:  # past the last position, words are all at it, as on the server
-            position = min(position + 1, MAX_POSITION)
-            found = found_for(word)
-            if found is None:
-                positions[word] = [position | mark]
-            elif found[-1] & MAX_POSITION < position:
-                found.append(position | mark)
-    return positions
-
-
-def _within_size(lexemes: list[str], positions: dict[str, list[int]]) -> list[str]:
+def _within_size(lexemes: list[str]) -> list[str]:
     """The first of ``lexemes`` that fit the server's size of a vector."""
     size = 0
     for index, lexeme in enumerate(lexemes):
-        size += len(lexeme.encode()) + 4 * min(len(positions[lexeme]), MAX_POSITIONS_PER_WORD) + 4
+        size += len(lexeme.encode()) + 8
         if size > MAX_VECTOR_BYTES:
             return lexemes[:index]
     return lexemes
+
+
+class _AfterWord(dict[int, bytes]):
+    """What follows a word's bytes, by its position (with weight): its NUL, its count of
+    positions (1) and the position; each made once."""
+
+    def __missing__(self, position: int) -> bytes:
+        after = self[position] = _ONE_POSITION.pack(1, position)
+        return after
+
+
+_AFTER_WORD = _AfterWord()
 
 
 def article_search_vector(
