@@ -116,7 +116,8 @@ class ArticleRepository:
         good (``repointed_articles``)."""
         records = {o.record.id: o.record for o in outcomes if o.record is not None}
         async with self.database.transaction() as db:
-            held_before = await self._articles_held_by(db, [o.path for o in outcomes])
+            recorded = await self._recorded_files(db, [o.path for o in outcomes])
+            held_before = {path: held for path, held in recorded.items() if held is not None}
             replaced = set(held_before.values())
             repointed = {
                 (earlier, o.record.id)
@@ -149,7 +150,9 @@ class ArticleRepository:
                 " mtime_ns = excluded.mtime_ns, size = excluded.size,"
                 " article_id = excluded.article_id, error = excluded.error,"
                 " last_article_id ="
-                " coalesce(source_files.article_id, source_files.last_article_id)",
+                " coalesce(source_files.article_id, source_files.last_article_id)"
+                if recorded
+                else None,  # every file is new
             )
             if records:
                 await self._upsert_articles(db, records.values())
@@ -160,7 +163,7 @@ class ArticleRepository:
         if not paths:
             return 0
         async with self.database.transaction() as db:
-            affected = set((await self._articles_held_by(db, paths)).values())
+            affected = {held for held in (await self._recorded_files(db, paths)).values() if held}
             await db.executemany("DELETE FROM source_files WHERE path = ?", [(p,) for p in paths])
             return await self._refresh_active(db, affected)
 
@@ -276,12 +279,12 @@ class ArticleRepository:
     async def count_active(self) -> int:
         return int(await self.database.fetchval("SELECT count(*) FROM articles WHERE active = 1"))
 
-    async def _articles_held_by(self, db: Transaction, paths: Sequence[str]) -> dict[str, str]:
-        """The article each of ``paths`` holds now, or held before it was rejected (new files
-        are left out)."""
+    async def _recorded_files(self, db: Transaction, paths: Sequence[str]) -> dict[str, str | None]:
+        """Those of ``paths`` recorded already, each with the article it holds now, or held
+        before it was rejected (None: neither). New files are left out."""
         rows = await db.fetch_in(
             "SELECT path, coalesce(article_id, last_article_id) FROM source_files"
-            " WHERE path IN ({}) AND coalesce(article_id, last_article_id) IS NOT NULL",
+            " WHERE path IN ({})",
             paths,
         )
         return {path: article for path, article in rows}

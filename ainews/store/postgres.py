@@ -123,6 +123,13 @@ class _PostgresReader:
         with _unavailable_on_connection_loss(self.description):
             return cast("list[Row]", await self._connection().fetch(text, *args))
 
+    async def fetch_in(self, sql: str, values: Iterable[object]) -> list[Row]:
+        """One statement however many the values: they go as one array (``= ANY``)."""
+        items = list(values)
+        if not items:
+            return []
+        return await self.fetch(sql.replace("IN ({})", "= ANY(?)"), (items,))
+
 
 class PostgresTransaction(_PostgresReader, Transaction):
     def __init__(self, connection: Connection, description: str) -> None:
