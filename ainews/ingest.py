@@ -176,7 +176,9 @@ async def parse_in_batches(
 ) -> AsyncIterator[list[FileOutcome]]:
     """Yield parsed batches as they finish; the workers keep parsing (a bounded number of
     batches ahead) while the caller handles one."""
-    async with aclosing(_parse(files, progress, lambda parsed: 1, BATCH_SIZE, False)) as batches:
+    async with aclosing(
+        _parse(files, progress, lambda parsed: 1, BATCH_SIZE, search_vectors=False)
+    ) as batches:
         async for outcomes in batches:
             yield outcomes
 
@@ -186,6 +188,7 @@ async def _parse(
     progress: ProgressCallback | None,
     min_group: Callable[[int], int],
     max_group: int,
+    *,
     search_vectors: bool,
 ) -> AsyncGenerator[list[FileOutcome], None]:
     """Parse ``files`` in batches (their records with search vectors, or not) and yield the
@@ -362,7 +365,13 @@ async def _ingest(
 
     with _collecting_garbage_less_often():
         async with aclosing(
-            _parse(to_parse, progress, min_group, MAX_GROUP_FILES, articles.search_vectors)
+            _parse(
+                to_parse,
+                progress,
+                min_group,
+                MAX_GROUP_FILES,
+                search_vectors=articles.search_vectors,
+            )
         ) as groups:
             async for outcomes in groups:
                 saving = asyncio.ensure_future(articles.save_files(outcomes))
